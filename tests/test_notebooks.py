@@ -1,0 +1,45 @@
+"""Execute every notebook once in smoke mode.
+
+Solutions: every ``qN.check()`` cell shows PASS. Lessons (the untouched student copies): the
+notebook runs to the end, and no check PASSes or ERRORs. New lessons are discovered by file name.
+"""
+from pathlib import Path
+
+import pytest
+
+from utils.notebooks import cell_errors, check_cells, check_results, run_notebook
+
+ROOT = Path(__file__).resolve().parent.parent
+SMOKE = {"COURSE_SMOKE": "1", "COURSE_PROGRESS_FILE": "off", "MPLBACKEND": "Agg"}
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _run(path: Path, tmp_path: Path):
+    return run_notebook(path, cwd=tmp_path, env=SMOKE, cell_timeout=900)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.stem)
+def test_solution_passes_every_check(path, tmp_path):
+    nb = _run(path, tmp_path)
+    results, cells = check_results(nb), check_cells(nb)
+    assert len(results) == len(cells), f"{len(cells)} check cells but {len(results)} results"
+    failed = [r for r in results if r["status"] != "PASS"]
+    assert not failed, "\n".join(f"{r['question']}: {r['status']} {r['messages']}" for r in failed)
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
+def test_lesson_runs_and_nothing_passes(path, tmp_path):
+    nb = _run(path, tmp_path)
+    assert not cell_errors(nb)
+    results, cells = check_results(nb), check_cells(nb)
+    assert len(results) == len(cells), f"{len(cells)} check cells but {len(results)} results"
+    bad = [r for r in results if r["status"] in ("PASS", "ERROR")]
+    assert not bad, "\n".join(f"{r['question']}: {r['status']} {r['messages']}" for r in bad)
+
+
+def test_every_lesson_has_a_master():
+    assert SOLUTIONS, "no solution notebooks found"
+    assert [p.name for p in LESSONS] == [p.name for p in SOLUTIONS]

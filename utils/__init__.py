@@ -1,0 +1,5 @@
+"""Course library for the CNN course: data, setup, plots, exercise checks, release, grading."""
+from .config import epochs, pick, smoke
+from .session import seed_everything, setup
+
+__all__ = ["epochs", "pick", "seed_everything", "setup", "smoke"]

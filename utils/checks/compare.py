@@ -1,0 +1,169 @@
+"""Comparisons used by checks: arrays with tolerances, Keras models by their public APIs.
+
+Each returns ``None`` when the answer matches, otherwise one message that says what is wrong
+and where, without revealing the expected values.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+
+def _shape(x) -> str:
+    return "(" + ", ".join(str(d) for d in x) + ("," if len(x) == 1 else "") + ")"
+
+
+def as_array(value, name: str):
+    """Convert an answer to a NumPy array, or return a message saying why it cannot be one."""
+    if value is None:
+        return None, f"`{name}` is None: did you forget a `return` or an assignment?"
+    if hasattr(value, "numpy") and callable(value.numpy):
+        try:
+            value = value.numpy()
+        except Exception:
+            return None, f"`{name}` is a tensor that cannot be read as an array."
+    if isinstance(value, (str, bytes, dict, set)) or callable(value):
+        return None, f"`{name}` should be an array of numbers, but it is a {type(value).__name__}."
+    try:
+        arr = np.asarray(value)
+    except Exception:
+        return None, f"`{name}` could not be turned into an array (ragged nested lists?)."
+    if arr.dtype == object or arr.dtype.kind not in "biuf":
+        return None, (f"`{name}` should hold numbers, but its elements are of type "
+                      f"{arr.dtype if arr.dtype != object else 'object'}.")
+    return arr, None
+
+
+def compare_arrays(actual, expected, name: str, rtol: float = 1e-5, atol: float = 1e-6):
+    """Compare an answer with the expected array: type, then shape, then NaN/inf, then values."""
+    expected = np.asarray(expected)
+    arr, problem = as_array(actual, name)
+    if problem:
+        return problem
+    if arr.shape != expected.shape:
+        return f"`{name}` has shape {_shape(arr.shape)} but should have shape {_shape(expected.shape)}."
+    if expected.dtype.kind == "f" and arr.dtype.kind == "b":
+        return f"`{name}` holds booleans; numbers were expected."
+    if arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+        bad = np.argwhere(~np.isfinite(arr))
+        first = tuple(int(i) for i in bad[0])
+        return (f"`{name}` contains NaN or infinity at {len(bad)} position(s), first at index {first}"
+                " (an overflow, a log of 0 or a division by 0?).")
+    if expected.size == 0:
+        return None
+    close = np.isclose(arr.astype(np.float64), expected.astype(np.float64), rtol=rtol, atol=atol)
+    if close.all():
+        return None
+    wrong = np.argwhere(~close)
+    err = np.abs(arr.astype(np.float64) - expected.astype(np.float64))
+    worst = tuple(int(i) for i in np.unravel_index(np.argmax(np.where(close, 0, err)), err.shape))
+    where = f" at index {worst}" if arr.ndim else ""
+    return (f"`{name}` is wrong at {len(wrong)} of {arr.size} position(s); the largest error is "
+            f"{err[worst]:.3g}{where}.")
+
+
+# ----------------------------------------------------------------------------- Keras models
+_IGNORED_KEYS = {"name", "trainable", "dtype", "seed", "activation", "build_config",
+                 "compile_config", "input_shape", "batch_input_shape", "batch_shape", "sparse",
+                 "ragged", "synchronized", "quantization_config", "lora_rank", "lora_alpha"}
+_ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu"}
+
+
+def _activation_name(activation) -> str:
+    if isinstance(activation, dict):
+        activation = activation.get("config", activation).get("name", activation.get("class_name"))
+    return str(activation)
+
+
+def layer_steps(model) -> list[tuple[str, dict, object]]:
+    """The model as a list of (type, comparable config, layer), with fused activations split out.
+
+    ``Dense(10, activation='relu')`` and ``Dense(10), Activation('relu')`` give the same steps;
+    so do ``Activation('relu')`` and ``ReLU()``. Input layers are skipped.
+    """
+    steps = []
+    for layer in model.layers:
+        kind = type(layer).__name__
+        if kind == "InputLayer":
+            continue
+        config = layer.get_config()
+        if kind in _ACTIVATION_LAYERS and _default_activation_layer(kind, config):
+            steps.append(("Activation", {"activation": _ACTIVATION_LAYERS[kind]}, layer))
+            continue
+        if kind == "Activation":
+            steps.append(("Activation", {"activation": _activation_name(config["activation"])}, layer))
+            continue
+        keep = {k: v for k, v in config.items()
+                if k not in _IGNORED_KEYS and not k.endswith(("_initializer", "_regularizer",
+                                                              "_constraint"))}
+        steps.append((kind, keep, layer))
+        activation = _activation_name(config.get("activation", "linear"))
+        if activation not in {"linear", "None"}:
+            steps.append(("Activation", {"activation": activation}, layer))
+    return steps
+
+
+def _default_activation_layer(kind: str, config: dict) -> bool:
+    if kind == "ReLU":
+        return not config.get("max_value") and not config.get("negative_slope") and not config.get("threshold")
+    if kind == "Softmax":
+        return config.get("axis", -1) in (-1, [-1])
+    return False
+
+
+def _describe(index: int, kind: str) -> str:
+    return f"step {index + 1} ({kind})"
+
+
+def compare_models(actual, reference, name: str = "your model", check_params: bool = True,
+                   check_trainable: bool = True, check_compiled: bool = False):
+    """Compare a student's Keras model with a reference: layers, configs, shapes, parameters."""
+    import keras
+
+    if actual is None:
+        return f"`{name}` is None: did you forget to `return model`?"
+    if not isinstance(actual, keras.Model):
+        return f"`{name}` should be a Keras model, but it is a {type(actual).__name__}."
+    if not actual.built:
+        try:
+            actual.build(reference.input_shape)
+        except Exception as exc:
+            return f"`{name}` could not be built for inputs of shape {reference.input_shape}: {exc}"
+    mine, ref = layer_steps(actual), layer_steps(reference)
+    for i, ((kind, config, _), (rkind, rconfig, _)) in enumerate(zip(mine, ref)):
+        if kind != rkind:
+            return f"{_describe(i, kind)} of `{name}` is a {kind}; the required architecture has a {rkind} there."
+        if kind == "Activation" and config != rconfig:
+            return f"{_describe(i, kind)} of `{name}` uses activation '{config['activation']}', not the required one."
+        for key in sorted(set(config) & set(rconfig)):
+            if _normal(config[key]) != _normal(rconfig[key]):
+                return f"{_describe(i, kind)} of `{name}`: `{key}` = {config[key]!r} does not match the required architecture."
+    if len(mine) != len(ref):
+        which = "more" if len(mine) > len(ref) else "fewer"
+        return (f"`{name}` has {which} layers than required ({len(mine)} steps counting fused "
+                f"activations, not {len(ref)}); the first {min(len(mine), len(ref))} match.")
+    try:
+        out, rout = tuple(actual.output_shape), tuple(reference.output_shape)
+    except Exception:
+        out, rout = None, None
+    if out != rout:
+        return f"`{name}` outputs shape {out}, but the required output shape is {rout}."
+    if check_params and actual.count_params() != reference.count_params():
+        return (f"`{name}` has {actual.count_params():,} parameters; the required architecture has a "
+                "different count (check input shape, biases and layer sizes).")
+    if check_trainable:
+        for i, ((kind, _, layer), (_, _, rlayer)) in enumerate(zip(mine, ref)):
+            if layer.trainable != rlayer.trainable:
+                state = "trainable" if layer.trainable else "frozen"
+                return f"{_describe(i, kind)} of `{name}` is {state}, which is not what was asked."
+    if check_compiled and actual.optimizer is None:
+        return f"`{name}` is not compiled: call `{name}.compile(...)`."
+    return None
+
+
+def _normal(value):
+    """Make configs comparable: lists and tuples alike, ints and 1-tuples alike."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_normal(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _normal(v) for k, v in value.items()}
+    return value

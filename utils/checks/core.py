@@ -1,0 +1,278 @@
+"""The exercise-check framework: questions, results, hints and solutions.
+
+A lesson module (``utils/checks/lessonNN.py``) defines its questions with :func:`question`::
+
+    @question(names=["softmax"], hints=["Subtract the row maximum first."])
+    def q1(t, softmax):
+        "softmax with the max-subtraction trick"
+        out = t.call(softmax, np.zeros((2, 3)), where="a batch of zeros")
+        t.array(out, np.full((2, 3), 1 / 3), "softmax(zeros)")
+
+In the notebook, ``q1.check()`` reads ``softmax`` from the notebook's namespace, runs the
+cases and shows PASS / FAIL / NOT ATTEMPTED / ERROR with a score in [0, 1].
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+import traceback
+import warnings
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+PASS, FAIL, NOT_ATTEMPTED, ERROR = "PASS", "FAIL", "NOT ATTEMPTED", "ERROR"
+MIME = "application/vnd.cnn-course.check+json"
+SOLUTIONS_DIR = Path(__file__).resolve().parent / "solutions"
+_COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", NOT_ATTEMPTED: "#9a6700", ERROR: "#8250df"}
+_ICONS = {PASS: "✅", FAIL: "❌", NOT_ATTEMPTED: "✏️", ERROR: "⚠️"}
+
+
+class Fail(Exception):
+    """Stops a check: the answer is wrong in a way that makes further cases meaningless."""
+
+
+class NotAttempted(Exception):
+    """Stops a check: the exercise still holds the release placeholder."""
+
+
+@dataclass
+class Result:
+    """The outcome of one check."""
+
+    question: str
+    status: str
+    score: float
+    messages: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def __str__(self) -> str:
+        head = f"[{self.status}] {self.question} (score {self.score:.2f})"
+        return "\n".join([head] + [f"  - {m}" for m in self.messages])
+
+    def _repr_markdown_(self) -> str:
+        colour = _COLOURS[self.status]
+        head = (f'{_ICONS[self.status]} <span style="color:{colour}"><b>{self.status}</b></span>'
+                f" &nbsp; {self.question} &nbsp; (score {self.score:.2f})")
+        return "\n".join([head, ""] + [f"- {m}" for m in self.messages])
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        return {"text/markdown": self._repr_markdown_(), "text/plain": str(self),
+                MIME: self.to_dict()}
+
+
+def is_placeholder(value) -> bool:
+    """True for the release placeholder ``...`` (Ellipsis) left in an unfilled exercise."""
+    return value is Ellipsis
+
+
+def ready(*values) -> bool:
+    """True when every value is filled in: not ``...``, not ``None``, not a function that still raises
+    ``NotImplementedError``. Lessons use it to skip demos that need an unfinished exercise."""
+    for value in values:
+        if value is None or is_placeholder(value):
+            return False
+        code = getattr(value, "__code__", None)
+        if code is not None and "NotImplementedError" in code.co_names:
+            return False
+    return True
+
+
+def show(obj) -> None:
+    """Display rich output in Jupyter, plain text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+
+        if get_ipython() is not None:
+            display(obj)
+            return
+    except ImportError:  # pragma: no cover
+        pass
+    print(obj)
+
+
+class Tester:
+    """Collects the cases of one check; passed to every check function as ``t``."""
+
+    def __init__(self, answers: dict | None = None):
+        self.answers = {} if answers is None else answers
+        self.passed = 0
+        self.total = 0
+        self.failures: list[str] = []
+
+    def case(self, ok: bool, message: str) -> bool:
+        """Record one case; ``message`` is shown when it fails."""
+        self.total += 1
+        if ok:
+            self.passed += 1
+        else:
+            self.failures.append(message)
+        return bool(ok)
+
+    def fail(self, message: str):
+        """Stop the check with a FAIL and this message."""
+        raise Fail(message)
+
+    def call(self, fn, *args, where: str = "", **kwargs):
+        """Call the student's function; its exceptions become FAIL messages naming ``where``."""
+        name = next((k for k, v in self.answers.items() if v is fn), None)
+        name = name or getattr(fn, "__name__", "your function")
+        if not callable(fn):
+            raise Fail(f"`{name}` should be a function, but it is a {type(fn).__name__}.")
+        try:
+            return fn(*args, **kwargs)
+        except NotImplementedError:
+            raise NotAttempted(f"`{name}` still raises NotImplementedError: fill in its body.")
+        except Exception as exc:  # the student's code failed
+            raise Fail(f"`{name}` raised {type(exc).__name__}: {str(exc)[:200]}"
+                       + (f" (on {where})" if where else ""))
+
+    def array(self, actual, expected, name: str, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
+        """Record a case comparing arrays with tolerances (shape, dtype, NaN first)."""
+        from .compare import compare_arrays
+
+        problem = compare_arrays(actual, expected, name, rtol=rtol, atol=atol)
+        return self.case(problem is None, problem or "")
+
+    def model(self, actual, reference, name: str = "your model", **options) -> bool:
+        """Record a case comparing two Keras models by their public APIs."""
+        from .compare import compare_models
+
+        problem = compare_models(actual, reference, name, **options)
+        return self.case(problem is None, problem or "")
+
+
+class Question:
+    """One exercise: ``check()``, ``hint(n)``, ``solution()``."""
+
+    def __init__(self, lesson: str, number: int, names, checker, hints=(), title: str = ""):
+        self.lesson, self.number, self.names = lesson, number, tuple(names)
+        self.checker, self.hints, self.title = checker, list(hints), title
+
+    @property
+    def label(self) -> str:
+        return f"Lesson {self.lesson} q{self.number}" + (f" ({self.title})" if self.title else "")
+
+    @property
+    def key(self) -> str:
+        return f"q{self.number}"
+
+    def __repr__(self) -> str:
+        return (f"<{self.label}: answer in {', '.join(self.names)}; "
+                f"q{self.number}.check(), .hint(), .solution()>")
+
+    def evaluate(self, namespace: dict | None = None, **given) -> Result:
+        """Run the check silently and return its :class:`Result` (never raises)."""
+        if namespace is None:
+            namespace = vars(sys.modules["__main__"])
+        answers: dict = {}
+        tester = Tester(answers)
+        try:
+            for name in self.names:
+                if name in given:
+                    answers[name] = given[name]
+                elif name in namespace:
+                    answers[name] = namespace[name]
+                else:
+                    raise NotAttempted(f"`{name}` is not defined: run the exercise cell above first.")
+                if is_placeholder(answers[name]):
+                    raise NotAttempted(f"`{name}` still holds the placeholder `...`: "
+                                       "replace it with your answer.")
+            with warnings.catch_warnings(), np.errstate(all="ignore"):
+                warnings.simplefilter("ignore")
+                self.checker(tester, **answers)
+        except NotAttempted as exc:
+            return Result(self.label, NOT_ATTEMPTED, 0.0, [str(exc)])
+        except Fail as exc:
+            return Result(self.label, FAIL, tester.passed / (tester.total + 1),
+                          [str(exc)] + tester.failures[:2])
+        except Exception as exc:  # a bug in the check itself, not in the answer
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            return Result(self.label, ERROR, 0.0,
+                          [f"The check itself crashed ({type(exc).__name__}: {str(exc)[:200]} "
+                           f"at {Path(where.filename).name}:{where.lineno}). "
+                           "Please report this to the course maintainers."])
+        if tester.total == 0:
+            return Result(self.label, ERROR, 0.0, ["The check ran no case; please report this."])
+        if tester.passed == tester.total:
+            return Result(self.label, PASS, 1.0,
+                          [f"All {tester.total} case{'s' if tester.total > 1 else ''} passed."])
+        score = tester.passed / tester.total
+        shown = tester.failures[:3]
+        more = len(tester.failures) - len(shown)
+        tail = [f"... and {more} more failing case(s)."] if more > 0 else []
+        return Result(self.label, FAIL, score,
+                      [f"{tester.passed} of {tester.total} cases passed."] + shown + tail)
+
+    def check(self, **given) -> None:
+        """Check your answer and show the result (reads the answer from the notebook)."""
+        result = self.evaluate(**given)
+        from .progress import record
+
+        record(self.lesson, self.key, result.status)
+        show(result)
+
+    def hint(self, n: int = 1) -> None:
+        """Show hint ``n`` (1 = gentlest)."""
+        if not self.hints:
+            show(_Markdown(f"No hints for {self.label}."))
+        elif not isinstance(n, int) or not 1 <= n <= len(self.hints):
+            show(_Markdown(f"{self.label} has hints 1 to {len(self.hints)}; try `q{self.number}.hint(1)`."))
+        else:
+            show(_Markdown(f"💡 **Hint {n}/{len(self.hints)}** for {self.label}: {self.hints[n - 1]}"))
+
+    def solution(self) -> None:
+        """Show the worked solution (try the hints first)."""
+        code = solution_code(self.lesson, self.key)
+        if code is None:
+            show(_Markdown(f"No stored solution for {self.label}; see `solutions/` in the repository."))
+        else:
+            show(_Markdown(f"**Solution** for {self.label}:\n\n```python\n{code}\n```"))
+
+
+class _Markdown:
+    def __init__(self, text: str):
+        self.text = text
+
+    def _repr_markdown_(self) -> str:
+        return self.text
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def solution_code(lesson: str, key: str) -> str | None:
+    """The solution code stored by the release step for one question, or None."""
+    path = SOLUTIONS_DIR / f"lesson{lesson}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8")).get(key)
+    except (OSError, ValueError):
+        return None
+
+
+def question(names, hints=()):
+    """Decorator turning ``def qN(t, *answers)`` in ``lessonNN.py`` into a :class:`Question`."""
+
+    def wrap(fn) -> Question:
+        module = sys.modules[fn.__module__].__name__.rsplit(".", 1)[-1]
+        lesson = module.removeprefix("lesson")
+        title = (inspect.getdoc(fn) or "").splitlines()[0] if fn.__doc__ else ""
+        return Question(lesson, int(fn.__name__.lstrip("q")), names, fn, hints, title)
+
+    return wrap
+
+
+def questions_of(module) -> list[Question]:
+    """The questions a lesson module defines, in order."""
+    found = [v for v in vars(module).values() if isinstance(v, Question)]
+    return sorted(found, key=lambda q: q.number)
+
+
+def grade_all(module, namespace: dict) -> list[dict]:
+    """Evaluate every question of ``module`` against ``namespace``; used by the grader."""
+    return [dict(q.evaluate(namespace).to_dict(), key=q.key) for q in questions_of(module)]

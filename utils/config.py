@@ -1,0 +1,29 @@
+"""Run modes and paths, decided in one place.
+
+Smoke mode (environment variable ``COURSE_SMOKE=1``) is what CI uses: tiny data
+and one epoch, so every notebook runs in seconds. The default is the real run
+on the bundled data.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA_DIR = ROOT / "data"
+SEED = 42
+
+
+def smoke() -> bool:
+    """True when the course runs in smoke mode (``COURSE_SMOKE=1``)."""
+    return os.environ.get("COURSE_SMOKE", "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(default, smoke_value):
+    """Return ``smoke_value`` in smoke mode and ``default`` otherwise."""
+    return smoke_value if smoke() else default
+
+
+def epochs(n: int) -> int:
+    """Number of epochs to train: ``n`` normally, 1 in smoke mode."""
+    return pick(n, 1)

@@ -1,0 +1,73 @@
+"""Figures used across the lessons."""
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+
+def set_style() -> None:
+    """One plot style for the whole course."""
+    plt.rcParams.update({"figure.figsize": (7, 4), "figure.dpi": 90, "axes.grid": True,
+                         "grid.alpha": 0.3, "axes.spines.top": False,
+                         "axes.spines.right": False, "image.cmap": "gray"})
+
+
+def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray"):
+    """Show images in a grid, each with an optional title; returns the figure."""
+    images = list(images)
+    rows = max(1, int(np.ceil(len(images) / cols)))
+    fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.15), squeeze=False)
+    for k, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if k < len(images):
+            img = np.asarray(images[k])
+            ax.imshow(img.squeeze(), cmap=cmap if img.squeeze().ndim == 2 else None)
+            if titles is not None:
+                ax.set_title(str(titles[k]), fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(histories: dict, metrics=("loss", "accuracy")):
+    """Plot train (solid) and validation (dashed) curves of several Keras histories side by side.
+
+    ``histories`` maps a label to a ``History`` object or its ``.history`` dict.
+    """
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5.5 * len(metrics), 3.6), squeeze=False)
+    for (label, hist), color in zip(histories.items(), plt.cm.tab10.colors):
+        hist = getattr(hist, "history", hist)
+        for ax, metric in zip(axes[0], metrics):
+            if metric in hist:
+                ax.plot(np.arange(1, len(hist[metric]) + 1), hist[metric], color=color,
+                        label=f"{label} train")
+            if f"val_{metric}" in hist:
+                ax.plot(np.arange(1, len(hist[f"val_{metric}"]) + 1), hist[f"val_{metric}"],
+                        color=color, ls="--", label=f"{label} val")
+            ax.set_xlabel("epoch")
+            ax.set_title(metric)
+    axes[0][0].legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def confusion_matrix_plot(y_true, y_pred, class_names, normalize: bool = True):
+    """Confusion matrix as a heat map (rows: true class, columns: predicted class)."""
+    n = len(class_names)
+    cm = np.zeros((n, n), dtype=float)
+    np.add.at(cm, (np.asarray(y_true).astype(int), np.asarray(y_pred).astype(int)), 1)
+    if normalize:
+        cm = cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
+    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    im = ax.imshow(cm, cmap="Blues")
+    ax.set_xticks(range(n), class_names, rotation=60, ha="right", fontsize=8)
+    ax.set_yticks(range(n), class_names, fontsize=8)
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    ax.grid(False)
+    for i in range(n):
+        for j in range(n):
+            ax.text(j, i, f"{cm[i, j]:.2f}" if normalize else int(cm[i, j]), ha="center",
+                    va="center", fontsize=7, color="white" if cm[i, j] > cm.max() / 2 else "black")
+    fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.tight_layout()
+    return fig

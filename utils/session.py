@@ -1,0 +1,40 @@
+"""The setup call at the top of every notebook."""
+from __future__ import annotations
+
+import os
+import random
+
+import numpy as np
+
+from . import config
+
+
+def seed_everything(seed: int = config.SEED) -> None:
+    """Seed Python, NumPy and Keras (which also seeds TensorFlow)."""
+    import keras
+
+    random.seed(seed)
+    np.random.seed(seed)
+    keras.utils.set_random_seed(seed)
+
+
+def setup(seed: int = config.SEED, quiet: bool = False) -> None:
+    """Seed every RNG, make TensorFlow deterministic, set the plot style, print versions."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    import keras
+    import tensorflow as tf
+
+    seed_everything(seed)
+    try:
+        tf.config.experimental.enable_op_determinism()
+    except Exception:  # pragma: no cover - older TF builds
+        pass
+    from .plots import set_style
+
+    set_style()
+    if not quiet:
+        devices = [d.device_type for d in tf.config.list_physical_devices()]
+        mode = "smoke (tiny data, 1 epoch)" if config.smoke() else "default (bundled data)"
+        print(f"TensorFlow {tf.__version__} | Keras {keras.__version__} | "
+              f"devices: {', '.join(devices)} | seed {seed} | mode: {mode}")
