@@ -1,5 +1,5 @@
 """Exercise checks: one module per lesson (``lessonNN``), built on :mod:`utils.checks.core`."""
 from .core import FAIL, NOT_ATTEMPTED, PASS, ERROR, Question, Result, ready
-from .progress import progress
+from .tracking import progress
 
 __all__ = ["ERROR", "FAIL", "NOT_ATTEMPTED", "PASS", "Question", "Result", "progress", "ready"]

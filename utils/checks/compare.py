@@ -155,7 +155,7 @@ def compare_models(actual, reference, name: str = "your model", check_params: bo
             if layer.trainable != rlayer.trainable:
                 state = "trainable" if layer.trainable else "frozen"
                 return f"{_describe(i, kind)} of `{name}` is {state}, which is not what was asked."
-    if check_compiled and actual.optimizer is None:
+    if check_compiled and getattr(actual, "optimizer", None) is None:
         return f"`{name}` is not compiled: call `{name}.compile(...)`."
     return None
 

@@ -212,7 +212,7 @@ class Question:
     def check(self, **given) -> None:
         """Check your answer and show the result (reads the answer from the notebook)."""
         result = self.evaluate(**given)
-        from .progress import record
+        from .tracking import record
 
         record(self.lesson, self.key, result.status)
         show(result)

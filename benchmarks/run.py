@@ -1,0 +1,76 @@
+"""Time every solution notebook in smoke and default mode and collect the metrics it reports.
+
+    python benchmarks/run.py                      # all lessons, both modes
+    python benchmarks/run.py --lessons 01 03 --modes default
+    python benchmarks/run.py --out benchmarks/results.json
+
+Each notebook runs once per mode in a fresh kernel (as a student would run it), in a scratch
+folder. Numbers are printed as a Markdown table for the README; nothing here is asserted.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from utils.notebooks import cell_errors, check_results, run_notebook  # noqa: E402
+from utils.report import reported_metrics  # noqa: E402
+
+
+def bench(path: Path, mode: str) -> dict:
+    env = {"COURSE_PROGRESS_FILE": "off", "MPLBACKEND": "Agg",
+           "COURSE_SMOKE": "1" if mode == "smoke" else "0"}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as scratch:
+        try:
+            nb = run_notebook(path, cwd=scratch, env=env, cell_timeout=3600, allow_errors=True)
+        except Exception as exc:  # a dead kernel or a timeout: report it, go on
+            return {"notebook": path.name, "mode": mode, "seconds": None, "error": str(exc)[:200]}
+    seconds = time.perf_counter() - start
+    results = check_results(nb)
+    return {"notebook": path.name, "mode": mode, "seconds": round(seconds, 1),
+            "checks_passed": sum(r["status"] == "PASS" for r in results),
+            "checks": len(results), "errors": cell_errors(nb)[:3], "metrics": reported_metrics(nb)}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lessons", nargs="*", help="two-digit lesson numbers (default: all)")
+    parser.add_argument("--modes", nargs="*", default=["smoke", "default"], choices=["smoke", "default"])
+    parser.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    args = parser.parse_args()
+    paths = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+    if args.lessons:
+        paths = [p for p in paths if p.name[:2] in set(args.lessons)]
+    if not paths:
+        print("no matching notebooks in solutions/", file=sys.stderr)
+        return 2
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}", file=sys.stderr)
+    rows = []
+    print("| notebook | mode | wall time (s) | checks passed | reported |")
+    print("|---|---|---|---|---|")
+    for path in paths:
+        for mode in args.modes:
+            row = bench(path, mode)
+            rows.append(row)
+            metrics = ", ".join(f"{k} {v:.3f}" for k, v in row.get("metrics", {}).items())
+            note = metrics + (f" ERRORS: {row['errors']}" if row.get("errors") else "")
+            note += f" FAILED: {row['error']}" if row.get("error") else ""
+            print(f"| {row['notebook']} | {mode} | {row['seconds']} | "
+                  f"{row.get('checks_passed', '-')}/{row.get('checks', '-')} | {note} |", flush=True)
+    if args.out:
+        args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

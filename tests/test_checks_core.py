@@ -1,0 +1,133 @@
+"""The check framework: statuses, scores, messages, display, hints, solutions, progress."""
+import json
+import types
+
+import numpy as np
+import pytest
+
+from utils.checks import core
+from utils.checks import tracking as progress
+from utils.checks.core import ERROR, FAIL, MIME, NOT_ATTEMPTED, PASS, Question, ready
+
+
+def make_question(checker, names=("answer",), hints=("first", "second")):
+    return Question("99", 1, names, checker, hints, title="demo")
+
+
+def doubling_checker(t, answer):
+    for n in (1, 2, 3):
+        t.case(t.call(answer, n, where=f"n={n}") == 2 * n, f"answer({n}) is wrong")
+
+
+def test_pass_and_full_score():
+    result = make_question(doubling_checker).evaluate(namespace={}, answer=lambda n: 2 * n)
+    assert (result.status, result.score) == (PASS, 1.0)
+
+
+def test_partial_credit_counts_cases():
+    result = make_question(doubling_checker).evaluate(namespace={}, answer=lambda n: 2 if n == 1 else 0)
+    assert result.status == FAIL and result.score == pytest.approx(1 / 3)
+    assert "answer(2) is wrong" in result.messages[1]
+
+
+def test_answer_is_read_from_the_namespace():
+    result = make_question(doubling_checker).evaluate(namespace={"answer": lambda n: n + n})
+    assert result.status == PASS
+
+
+@pytest.mark.parametrize("namespace,text", [({}, "is not defined"), ({"answer": ...}, "placeholder")])
+def test_missing_or_placeholder_is_not_attempted(namespace, text):
+    result = make_question(doubling_checker).evaluate(namespace=namespace)
+    assert result.status == NOT_ATTEMPTED and text in result.messages[0]
+
+
+def test_not_implemented_is_not_attempted():
+    def stub(n):
+        raise NotImplementedError()
+
+    assert make_question(doubling_checker).evaluate(namespace={}, answer=stub).status == NOT_ATTEMPTED
+
+
+def test_student_exception_is_a_fail_naming_the_case():
+    result = make_question(doubling_checker).evaluate(namespace={}, answer=lambda n: 1 / 0)
+    assert result.status == FAIL
+    assert "`answer` raised ZeroDivisionError" in result.messages[0] and "n=1" in result.messages[0]
+
+
+def test_non_callable_answer_is_a_fail():
+    result = make_question(doubling_checker).evaluate(namespace={}, answer=[1, 2])
+    assert result.status == FAIL and "should be a function" in result.messages[0]
+
+
+def test_a_bug_in_the_checker_is_an_error_not_an_exception():
+    def broken(t, answer):
+        raise KeyError("oops")
+
+    result = make_question(broken).evaluate(namespace={}, answer=1)
+    assert result.status == ERROR and "check itself crashed" in result.messages[0]
+
+
+def test_a_check_with_no_case_is_an_error():
+    result = make_question(lambda t, answer: None).evaluate(namespace={}, answer=1)
+    assert result.status == ERROR
+
+
+def test_fail_stops_with_its_message():
+    def checker(t, answer):
+        t.case(True, "")
+        t.fail("wrong type")
+
+    result = make_question(checker).evaluate(namespace={}, answer=1)
+    assert result.status == FAIL and result.messages[0] == "wrong type" and result.score == 0.5
+
+
+def test_result_renders_as_markdown_plain_text_and_json():
+    result = core.Result("Lesson 99 q1", FAIL, 0.5, ["case 2 is wrong"])
+    bundle = result._repr_mimebundle_()
+    assert "FAIL" in bundle["text/markdown"] and "color:" in bundle["text/markdown"]
+    assert bundle["text/plain"].startswith("[FAIL] Lesson 99 q1 (score 0.50)")
+    assert bundle[MIME] == {"question": "Lesson 99 q1", "status": FAIL, "score": 0.5,
+                            "messages": ["case 2 is wrong"]}
+
+
+def test_hints_and_solution_never_raise(capsys, monkeypatch, tmp_path):
+    q = make_question(doubling_checker)
+    q.hint(2)
+    q.hint(7)
+    q.hint("x")
+    monkeypatch.setattr(core, "SOLUTIONS_DIR", tmp_path)
+    q.solution()
+    (tmp_path / "lesson99.json").write_text(json.dumps({"q1": "answer = 42"}))
+    q.solution()
+    out = capsys.readouterr().out
+    assert "Hint 2/2" in out and "second" in out and "hints 1 to 2" in out
+    assert "No stored solution" in out and "answer = 42" in out
+
+
+def test_check_records_progress(monkeypatch, tmp_path, capsys):
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
+    make_question(doubling_checker).check(answer=lambda n: 2 * n)
+    assert "[PASS]" in capsys.readouterr().out
+    assert progress.load() == {"99": {"q1": PASS}}
+
+
+def test_progress_summary_lists_lessons(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
+    fake = types.SimpleNamespace(q1=make_question(doubling_checker))
+    monkeypatch.setattr(progress, "lesson_modules", lambda: {"99": fake})
+    progress.record("99", "q1", PASS)
+    assert "99" in progress.summary() and "1/1" in progress.summary()
+
+
+def test_progress_can_be_switched_off(monkeypatch):
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", "off")
+    progress.record("99", "q1", PASS)
+    assert progress.load() == {}
+
+
+def test_ready_spots_placeholders():
+    def stub():
+        raise NotImplementedError()
+
+    assert ready(1, np.zeros(2), lambda: 1)
+    assert not ready(...) and not ready(None) and not ready(stub) and not ready(1, ...)
