@@ -2,6 +2,7 @@
 
     python -m utils.release           # regenerate lessons/ and the stored solutions
     python -m utils.release --check   # exit 1 if anything is out of date (used by the tests)
+    python -m utils.release --lessons 03 04   # only these lessons
 
 In a master, code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is the worked answer.
 Inside a function body it becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()``; at top
@@ -122,10 +123,16 @@ def release_notebook(master) -> tuple[object, dict]:
     return nb, solutions
 
 
-def planned_files() -> dict[Path, str]:
-    """Every generated file and its exact content."""
+def masters(lessons=None) -> list[Path]:
+    """The master notebooks, all or only those whose two-digit number is in ``lessons``."""
+    paths = sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb"))
+    return [p for p in paths if not lessons or p.name[:2] in set(lessons)]
+
+
+def planned_files(lessons=None) -> dict[Path, str]:
+    """Every generated file (of ``lessons``, default all) and its exact content."""
     files = {}
-    for master_path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+    for master_path in masters(lessons):
         master = nbformat.read(master_path, as_version=4)
         try:
             lesson, solutions = release_notebook(master)
@@ -150,6 +157,7 @@ def stale_files() -> list[Path]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Generate lessons/ from the masters in solutions/.")
     parser.add_argument("--check", action="store_true", help="only report out-of-date files")
+    parser.add_argument("--lessons", nargs="*", metavar="NN", help="only these lessons (e.g. 03 04)")
     args = parser.parse_args(argv)
     try:
         if args.check:
@@ -159,14 +167,14 @@ def main(argv=None) -> int:
             if stale:
                 print("run: python -m utils.release")
             return 1 if stale else 0
-        for master_path in sorted(SOLUTIONS.glob("[0-9][0-9]_*.ipynb")):
+        for master_path in masters(args.lessons):
             master = nbformat.read(master_path, as_version=4)
             if clear_outputs(master):
                 nbformat.write(master, master_path)
                 print(f"stripped outputs from {master_path.relative_to(ROOT)}")
         LESSONS.mkdir(exist_ok=True)
         STORE.mkdir(exist_ok=True)
-        for path, text in planned_files().items():
+        for path, text in planned_files(args.lessons).items():
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 path.write_text(text, encoding="utf-8")
                 print(f"wrote {path.relative_to(ROOT)}")
