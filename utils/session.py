@@ -20,7 +20,7 @@ def seed_everything(seed: int = config.SEED) -> None:
 
 def setup(seed: int = config.SEED, quiet: bool = False) -> None:
     """Seed every RNG, make TensorFlow deterministic, set the plot style, print versions."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow's C++ info and warnings
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
     import keras
     import tensorflow as tf
