@@ -1,0 +1,191 @@
+"""Lesson 10: the reference answers pass, plausible wrong answers fail with a specific message."""
+import numpy as np
+import pytest
+from helpers import assert_covers_every_question, assert_fails_with
+
+from utils.checks import PASS, lesson10
+from utils.checks.lesson10 import q1, q2, q3, q4, q5, q6, q7
+
+
+# ----------------------------------------------------------------------------- reference answers
+def sgd_step(w, g, state, lr, momentum=0.0, nesterov=False):
+    v = np.zeros_like(w) if state is None else state
+    v = momentum * v - lr * g
+    return w + (momentum * v - lr * g if nesterov else v), v
+
+
+def adagrad_step(w, g, state, lr, initial_accumulator_value=0.1, epsilon=1e-7):
+    acc = np.full_like(w, initial_accumulator_value) if state is None else state
+    acc = acc + g ** 2
+    return w - lr * g / np.sqrt(acc + epsilon), acc
+
+
+def rmsprop_step(w, g, state, lr, rho=0.9, epsilon=1e-7):
+    v = np.zeros_like(w) if state is None else state
+    v = rho * v + (1 - rho) * g ** 2
+    return w - lr * g / np.sqrt(v + epsilon), v
+
+
+def adam_step(w, g, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m, v, t = (np.zeros_like(w), np.zeros_like(w), 0) if state is None else state
+    t += 1
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g ** 2
+    alpha = lr * np.sqrt(1 - beta_2 ** t) / (1 - beta_1 ** t)
+    return w - alpha * m / (np.sqrt(v) + epsilon), (m, v, t)
+
+
+def valley_grad(p, b=10.0):
+    x, y = p
+    return np.array([-2 * (1 - x) - 4 * b * x * (y - x ** 2), 2 * b * (y - x ** 2)])
+
+
+def optimize(step, grad_fn, w0, lr, n_steps, **hyper):
+    w, state, path = np.array(w0, dtype=float), None, [np.array(w0, dtype=float)]
+    for _ in range(n_steps):
+        w, state = step(w, grad_fn(w), state, lr, **hyper)
+        path.append(np.array(w, dtype=float))
+    return np.array(path)
+
+
+def adamw_step(w, g, state, lr, weight_decay=0.004, **adam):
+    return adam_step(w - lr * weight_decay * w, g, state, lr, **adam)
+
+
+# ----------------------------------------------------------------------------- wrong answers
+def sgd_textbook(w, g, state, lr, momentum=0.0, nesterov=False):
+    """v = mu v + g; w -= lr v: right only while the learning rate is constant."""
+    v = np.zeros_like(w) if state is None else state
+    v = momentum * v + g
+    return w - lr * (momentum * v + g if nesterov else v), v
+
+
+def sgd_nesterov_old_velocity(w, g, state, lr, momentum=0.0, nesterov=False):
+    v_old = np.zeros_like(w) if state is None else state
+    v = momentum * v_old - lr * g
+    return w + (momentum * v_old - lr * g if nesterov else v), v
+
+
+def adagrad_zero_start(w, g, state, lr, initial_accumulator_value=0.1, epsilon=1e-7):
+    acc = np.zeros_like(w) if state is None else state
+    acc = acc + g ** 2
+    return w - lr * g / np.sqrt(acc + epsilon), acc
+
+
+def adagrad_eps_outside(w, g, state, lr, initial_accumulator_value=0.1, epsilon=1e-7):
+    acc = np.full_like(w, initial_accumulator_value) if state is None else state
+    acc = acc + g ** 2
+    return w - lr * g / (np.sqrt(acc) + epsilon), acc
+
+
+def rmsprop_no_one_minus_rho(w, g, state, lr, rho=0.9, epsilon=1e-7):
+    v = np.zeros_like(w) if state is None else state
+    v = rho * v + g ** 2
+    return w - lr * g / np.sqrt(v + epsilon), v
+
+
+def rmsprop_eps_outside(w, g, state, lr, rho=0.9, epsilon=1e-7):
+    v = np.zeros_like(w) if state is None else state
+    v = rho * v + (1 - rho) * g ** 2
+    return w - lr * g / (np.sqrt(v) + epsilon), v
+
+
+def adam_no_bias_correction(w, g, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m, v = (np.zeros_like(w), np.zeros_like(w)) if state is None else state
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g ** 2
+    return w - lr * m / (np.sqrt(v) + epsilon), (m, v)
+
+
+def adam_textbook_epsilon(w, g, state, lr, beta_1=0.9, beta_2=0.999, epsilon=1e-7):
+    m, v, t = (np.zeros_like(w), np.zeros_like(w), 0) if state is None else state
+    t += 1
+    m = beta_1 * m + (1 - beta_1) * g
+    v = beta_2 * v + (1 - beta_2) * g ** 2
+    m_hat, v_hat = m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)
+    return w - lr * m_hat / (np.sqrt(v_hat) + epsilon), (m, v, t)
+
+
+def adam_returns_w_only(w, g, state, lr, **kwargs):
+    return w - lr * g
+
+
+def valley_grad_no_inner_derivative(p, b=10.0):
+    x, y = p
+    return np.array([-2 * (1 - x) + 2 * b * (y - x ** 2), 2 * b * (y - x ** 2)])
+
+
+def optimize_without_start(step, grad_fn, w0, lr, n_steps, **hyper):
+    return optimize(step, grad_fn, w0, lr, n_steps, **hyper)[1:]
+
+
+def optimize_forgets_state(step, grad_fn, w0, lr, n_steps, **hyper):
+    w, path = np.array(w0, dtype=float), [np.array(w0, dtype=float)]
+    for _ in range(n_steps):
+        w, _ = step(w, grad_fn(w), None, lr, **hyper)
+        path.append(w)
+    return np.array(path)
+
+
+def optimize_drops_hyper(step, grad_fn, w0, lr, n_steps, **hyper):
+    return optimize(step, grad_fn, w0, lr, n_steps)
+
+
+def optimize_in_place(step, grad_fn, w0, lr, n_steps, **hyper):
+    w, state, path = w0, None, [w0.copy()]
+    for _ in range(n_steps):
+        new_w, state = step(w, grad_fn(w), state, lr, **hyper)
+        w[:] = new_w
+        path.append(w.copy())
+    return np.array(path)
+
+
+def adamw_as_l2(w, g, state, lr, weight_decay=0.004, **adam):
+    return adam_step(w, g + weight_decay * w, state, lr, **adam)
+
+
+def adamw_decay_after(w, g, state, lr, weight_decay=0.004, **adam):
+    new_w, state = adam_step(w, g, state, lr, **adam)
+    return new_w - lr * weight_decay * new_w, state
+
+
+WRONG = {
+    "q1": [(sgd_textbook, "changes at every step"),
+           (sgd_nesterov_old_velocity, "nesterov=True")],
+    "q2": [(adagrad_zero_start, "Keras defaults (initial_accumulator_value=0.1)"),
+           (adagrad_eps_outside, "tiny gradients")],
+    "q3": [(rmsprop_no_one_minus_rho, "Keras defaults (rho=0.9)"),
+           (rmsprop_eps_outside, "tiny gradients")],
+    "q4": [(adam_no_bias_correction, "after step 1"),
+           (adam_textbook_epsilon, "tiny gradients (1e-6), where the place of epsilon matters"),
+           (adam_returns_w_only, "should return a pair")],
+    "q5": [(valley_grad_no_inner_derivative, "valley_grad(p=(-1.5, 2.0), b=10.0)")],
+    "q6": [(optimize_without_start,
+            "path (SGD, lr=0.05, 12 steps)` has shape (12, 2) but should have shape (13, 2)"),
+           (optimize_forgets_state, "Adam, lr=0.1, 10 steps (needs the state)"),
+           (optimize_drops_hyper, "momentum=0.9 passed as a keyword"),
+           (optimize_in_place, "changed the array w0")],
+    "q7": [(adamw_as_l2, "strong decay"),
+           (adamw_decay_after, "strong decay")],
+}
+RIGHT = {"q1": sgd_step, "q2": adagrad_step, "q3": rmsprop_step, "q4": adam_step,
+         "q5": valley_grad, "q6": optimize, "q7": adamw_step}
+QUESTIONS = {q.key: q for q in (q1, q2, q3, q4, q5, q6, q7)}
+CASES = [(key, fn, text) for key, items in WRONG.items() for fn, text in items]
+
+
+@pytest.mark.parametrize("key", RIGHT)
+def test_reference_answer_passes(key):
+    question = QUESTIONS[key]
+    result = question.evaluate(namespace={}, **{question.names[0]: RIGHT[key]})
+    assert result.status == PASS, result.messages
+
+
+@pytest.mark.parametrize("key,wrong,text", CASES, ids=[f"{k}-{f.__name__}" for k, f, _ in CASES])
+def test_wrong_answer_fails(key, wrong, text):
+    question = QUESTIONS[key]
+    assert_fails_with(question, {question.names[0]: wrong}, text)
+
+
+def test_every_question_has_a_wrong_answer():
+    assert_covers_every_question(lesson10, WRONG)
