@@ -1,0 +1,206 @@
+"""Lesson 06 checks: the reference answers PASS, plausible student mistakes FAIL with a clear message."""
+import math
+
+import numpy as np
+import pytest
+from helpers import assert_covers_every_question, assert_fails_with
+
+from utils.checks import PASS
+from utils.checks import lesson06 as L
+
+
+# ----------------------------------------------------------------------------- reference answers
+def batchnorm_train(x, gamma, beta, eps=1e-3):
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
+
+
+def batchnorm_inference(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
+    return gamma * (x - moving_mean) / np.sqrt(moving_var + eps) + beta
+
+
+def update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, momentum):
+    return (momentum * moving_mean + (1 - momentum) * batch_mean,
+            momentum * moving_var + (1 - momentum) * batch_var)
+
+
+def steps_to_forget(momentum, fraction):
+    k = 0
+    while momentum ** k >= fraction:
+        k += 1
+    return k
+
+
+NORM_AXES = {"batch": (0, 1, 2), "layer": (1, 2, 3), "instance": (1, 2)}
+
+
+def group_norm(x, groups, gamma, beta, eps=1e-3):
+    n, h, w, c = x.shape
+    g = x.reshape(n, h, w, groups, c // groups)
+    g = (g - g.mean(axis=(1, 2, 4), keepdims=True)) / np.sqrt(g.var(axis=(1, 2, 4), keepdims=True) + eps)
+    return g.reshape(x.shape) * gamma + beta
+
+
+CORRECT = {
+    L.q1: {"batchnorm_train": batchnorm_train},
+    L.q2: {"batchnorm_inference": batchnorm_inference},
+    L.q3: {"update_moving_stats": update_moving_stats},
+    L.q4: {"steps_to_forget": steps_to_forget},
+    L.q5: {"norm_axes": NORM_AXES},
+    L.q6: {"group_norm": group_norm},
+    L.q7: {"build_cnn": L.reference_cnn},
+}
+
+
+def fused_cnn(order):
+    """The same CNN written with fused activations (equivalent, must pass)."""
+    import keras
+    from keras import layers
+
+    blocks = []
+    for filters in (16, 32):
+        if order == "conv-bn-relu":
+            blocks += [layers.Conv2D(filters, 3, padding="same", use_bias=False),
+                       layers.BatchNormalization(momentum=0.9), layers.Activation("relu")]
+        else:
+            blocks.append(layers.Conv2D(filters, 3, padding="same", activation="relu"))
+            if order == "conv-relu-bn":
+                blocks.append(layers.BatchNormalization(momentum=0.9))
+        blocks.append(layers.MaxPooling2D())
+    return keras.Sequential([keras.Input((28, 28, 1)), *blocks, layers.Flatten(),
+                             layers.Dense(64, activation="relu"),
+                             layers.Dense(10, activation="softmax")])
+
+
+@pytest.mark.parametrize("question,answers", list(CORRECT.items()) + [
+    (L.q5, {"norm_axes": {"batch": [2, 1, 0], "layer": (-3, -2, -1), "instance": (1, 2)}}),
+    (L.q7, {"build_cnn": fused_cnn}),
+], ids=lambda v: getattr(v, "key", ""))
+def test_correct_answers_pass(question, answers):
+    result = question.evaluate(namespace={}, **answers)
+    assert result.status == PASS, result.messages
+
+
+# ----------------------------------------------------------------------------- wrong answers
+def bn_unbiased(x, gamma, beta, eps=1e-3):
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axis=axes), x.var(axis=axes, ddof=1)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
+
+
+def bn_batch_axis_only(x, gamma, beta, eps=1e-3):
+    mean, var = x.mean(axis=0), x.var(axis=0)
+    return gamma * (x - mean) / np.sqrt(var + eps) + beta, mean, var
+
+
+def bn_no_eps(x, gamma, beta, eps=1e-3):
+    axes = tuple(range(x.ndim - 1))
+    mean, var = x.mean(axis=axes), x.var(axis=axes)
+    return gamma * (x - mean) / np.sqrt(var) + beta, mean, var
+
+
+def bn_only_y(x, gamma, beta, eps=1e-3):
+    return batchnorm_train(x, gamma, beta, eps)[0]
+
+
+def inference_with_batch_stats(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
+    return batchnorm_train(x, gamma, beta, eps)[0]
+
+
+def inference_eps_outside(x, gamma, beta, moving_mean, moving_var, eps=1e-3):
+    return gamma * (x - moving_mean) / (np.sqrt(moving_var) + eps) + beta
+
+
+def update_swapped(moving_mean, moving_var, batch_mean, batch_var, momentum):
+    return update_moving_stats(moving_mean, moving_var, batch_mean, batch_var, 1 - momentum)
+
+
+def update_only_mean(moving_mean, moving_var, batch_mean, batch_var, momentum):
+    return momentum * moving_mean + (1 - momentum) * batch_mean, moving_var
+
+
+def forget_closed_form(momentum, fraction):
+    if momentum == 0:
+        return 1
+    if fraction > 1:
+        return 0
+    return math.ceil(math.log(fraction) / math.log(momentum))
+
+
+def forget_float(momentum, fraction):
+    return float(steps_to_forget(momentum, fraction))
+
+
+def group_norm_strided(x, groups, gamma, beta, eps=1e-3):
+    n, h, w, c = x.shape
+    g = x.reshape(n, h, w, c // groups, groups)
+    g = (g - g.mean(axis=(1, 2, 3), keepdims=True)) / np.sqrt(g.var(axis=(1, 2, 3), keepdims=True) + eps)
+    return g.reshape(x.shape) * gamma + beta
+
+
+def group_norm_with_batch(x, groups, gamma, beta, eps=1e-3):
+    n, h, w, c = x.shape
+    g = x.reshape(n, h, w, groups, c // groups)
+    g = (g - g.mean(axis=(0, 1, 2, 4), keepdims=True)) / np.sqrt(
+        g.var(axis=(0, 1, 2, 4), keepdims=True) + eps)
+    return g.reshape(x.shape) * gamma + beta
+
+
+def cnn_bias_before_bn(order):
+    model = L.reference_cnn(order)
+    if order != "conv-bn-relu":
+        return model
+    import keras
+
+    config = model.get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "Conv2D":
+            layer["config"]["use_bias"] = True
+    return keras.Sequential.from_config(config)
+
+
+def cnn_order_ignored(order):
+    return L.reference_cnn("conv-bn-relu" if order == "conv-relu-bn" else order)
+
+
+def cnn_default_momentum(order):
+    import keras
+
+    config = L.reference_cnn(order).get_config()
+    for layer in config["layers"]:
+        if layer["class_name"] == "BatchNormalization":
+            layer["config"]["momentum"] = 0.99
+    return keras.Sequential.from_config(config)
+
+
+WRONG = {
+    "q1": [({"batchnorm_train": bn_unbiased}, "unbiased variance"),
+           ({"batchnorm_train": bn_batch_axis_only}, "shape"),
+           ({"batchnorm_train": bn_no_eps}, "y for a (6, 4, 4, 2) batch with eps=0.1"),
+           ({"batchnorm_train": bn_only_y}, "should return a tuple (y, mean, var)")],
+    "q2": [({"batchnorm_inference": inference_with_batch_stats}, "batch's own mean and variance"),
+           ({"batchnorm_inference": inference_eps_outside}, "y for a (8, 5) batch of feature vectors")],
+    "q3": [({"update_moving_stats": update_swapped}, "weights look swapped"),
+           ({"update_moving_stats": update_only_mean}, "new_var after step 1")],
+    "q4": [({"steps_to_forget": forget_closed_form}, "steps_to_forget(0.5, 0.25)` is wrong by one"),
+           ({"steps_to_forget": forget_float}, "should return an int")],
+    "q5": [({"norm_axes": {**NORM_AXES, "layer": (0, 1, 2, 3)}}, "`norm_axes['layer']` averages over the wrong axes"),
+           ({"norm_axes": {**NORM_AXES, "instance": (1, 2, 3)}}, "`norm_axes['instance']`"),
+           ({"norm_axes": {"batch": (0, 1, 2)}}, "has no key(s)"),
+           ({"norm_axes": {**NORM_AXES, "batch": (0, 4)}}, "does not have")],
+    "q6": [({"group_norm": group_norm_strided}, "every G-th channel"),
+           ({"group_norm": group_norm_with_batch}, "y for shape (2, 4, 5, 6) with 3 groups")],
+    "q7": [({"build_cnn": cnn_bias_before_bn}, "`use_bias` = True"),
+           ({"build_cnn": cnn_order_ignored}, "build_cnn('conv-relu-bn')"),
+           ({"build_cnn": cnn_default_momentum}, "`momentum` = 0.99")],
+}
+
+
+@pytest.mark.parametrize("key,answers,text", [(k, a, m) for k, cases in WRONG.items() for a, m in cases])
+def test_wrong_answers_fail(key, answers, text):
+    assert_fails_with(getattr(L, key), answers, text)
+
+
+def test_every_question_has_a_wrong_answer():
+    assert_covers_every_question(L, WRONG)
