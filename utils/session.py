@@ -8,6 +8,8 @@ import numpy as np
 
 from . import config
 
+_BLAS_LIMIT = None  # kept alive so that the thread limit set by setup() stays in force
+
 
 def seed_everything(seed: int = config.SEED) -> None:
     """Seed Python, NumPy and Keras (which also seeds TensorFlow)."""
@@ -33,8 +35,20 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> None:
     from .plots import set_style
 
     set_style()
+    limit_blas_threads()
     if not quiet:
         devices = [d.device_type for d in tf.config.list_physical_devices()]
         mode = "smoke (tiny data, 1 epoch)" if config.smoke() else "default (bundled data)"
         print(f"TensorFlow {tf.__version__} | Keras {keras.__version__} | "
               f"devices: {', '.join(devices)} | seed {seed} | mode: {mode}")
+
+
+def limit_blas_threads() -> None:
+    """Run NumPy's matrix products on one thread: the lessons' small products are faster that way,
+    and several threads fight over a 2-core CPU (TensorFlow keeps its own threads)."""
+    global _BLAS_LIMIT
+    try:
+        from threadpoolctl import threadpool_limits  # installed with scikit-learn
+    except ImportError:  # pragma: no cover
+        return
+    _BLAS_LIMIT = threadpool_limits(limits=1, user_api="blas")
