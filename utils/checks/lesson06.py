@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .compare import as_array, compare_arrays
+from .compare import as_array
 from .core import question
 
 ORDERS = ("conv-relu", "conv-bn-relu", "conv-relu-bn")
@@ -37,7 +37,7 @@ def _keras_bn(x, gamma, beta, eps, momentum=0.0, moving=None, training=True):
     return out, layer
 
 
-def _tuple(value, name: str, what: str, t):
+def _tuple(value, name: str, what: tuple, t):
     """Validate that a function returned a tuple of ``len(what)`` things."""
     if not isinstance(value, (tuple, list)) or len(value) != len(what):
         got = f"{len(value)} things" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
