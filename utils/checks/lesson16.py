@@ -10,15 +10,16 @@ inside a check.
 
 How the accuracy thresholds were set
 ------------------------------------
-* Default mode: the solution's recipe (compact VGG-style net, flip + translation, AdamW with a
-  warmup + cosine schedule, 14 epochs on 54,000 full Fashion-MNIST images) scored 0.93-0.94 on
-  this held-out set in the author's run (one seed: the 15-minute run did not allow several
-  seeds on the shared machine). The threshold 0.90 leaves a margin of 3+ points for other
-  seeds and other reasonable designs, and is well above what a plain dense network reaches
-  (about 0.88).
-* Smoke mode (``COURSE_SMOKE=1``: 1,000 training images, one epoch) only proves the pipeline
-  runs: a model must beat chance (0.10) clearly; the solution's 1-epoch model scores about 0.6
-  there, the threshold is 0.30.
+* Default mode: threshold 0.90. It is the course's target for the solution (at least 0.93 on the
+  official test set after 14 epochs on the full data) minus a margin of 3 points for seeds and
+  for other reasonable designs; a plain dense network reaches about 0.88. It is NOT yet
+  measured over several seeded runs: the author's single 14-epoch run could not finish on the
+  heavily shared machine in time (validation accuracy 0.88 after 3 of 14 epochs). Re-measure
+  (several seeds, score on this held-out set) and adjust before relying on it for grades.
+* Smoke mode (``COURSE_SMOKE=1``: 900 training images, one epoch, batch 16) only proves the
+  pipeline runs: threshold 0.30, three times chance (0.10); the solution's smoke model scores
+  0.75 on the 500 smoke test images (measured), a 500-image set where chance has a standard
+  deviation of about 0.013.
 * A model for 32x32 colour images (CIFAR-10, when it is available) is scored on the first 200
   test images of each class with the threshold 0.65: the syllabus's reference CNN reaches
   about 0.71 in 10 epochs. This threshold is NOT measured on this machine (CIFAR-10 was not
