@@ -12,8 +12,10 @@ def set_style() -> None:
                          "axes.spines.right": False, "image.cmap": "gray"})
 
 
-def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray"):
-    """Show images in a grid, each with an optional title; returns the figure."""
+def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray", **imshow_kwargs):
+    """Show images in a grid, each with an optional title; returns the figure.
+
+    Extra keyword arguments go to ``imshow`` (e.g. ``vmin=-1, vmax=1`` for signed kernels)."""
     images = list(images)
     rows = max(1, int(np.ceil(len(images) / cols)))
     fig, axes = plt.subplots(rows, cols, figsize=(cols * size, rows * size * 1.15), squeeze=False)
@@ -21,7 +23,7 @@ def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray
         ax.axis("off")
         if k < len(images):
             img = np.asarray(images[k])
-            ax.imshow(img.squeeze(), cmap=cmap if img.squeeze().ndim == 2 else None)
+            ax.imshow(img.squeeze(), cmap=cmap if img.squeeze().ndim == 2 else None, **imshow_kwargs)
             if titles is not None:
                 ax.set_title(str(titles[k]), fontsize=8)
     fig.tight_layout()
@@ -39,10 +41,10 @@ def learning_curves(histories: dict, metrics=("loss", "accuracy")):
         for ax, metric in zip(axes[0], metrics):
             if metric in hist:
                 ax.plot(np.arange(1, len(hist[metric]) + 1), hist[metric], color=color,
-                        label=f"{label} train")
+                        marker="o", ms=3, label=f"{label} train")
             if f"val_{metric}" in hist:
                 ax.plot(np.arange(1, len(hist[f"val_{metric}"]) + 1), hist[f"val_{metric}"],
-                        color=color, ls="--", label=f"{label} val")
+                        color=color, ls="--", marker="o", ms=3, label=f"{label} val")
             ax.set_xlabel("epoch")
             ax.set_title(metric)
     axes[0][0].legend(fontsize=8)
