@@ -92,7 +92,8 @@ def read_trials(folder: Path) -> list[dict]:
     return trials
 
 
-def launch(folder, trials: int = 6, workers: int = 2, timeout: float = 60.0, seed: int = 14) -> dict:
+def launch(folder, trials: int = 6, workers: int = 2, timeout: float = 60.0,
+           seed: int = 14) -> dict:
     """Run one search with a chief and ``workers`` workers; return (and save) the summary."""
     folder = Path(folder)
     if folder.exists() and any(folder.iterdir()):

@@ -33,7 +33,8 @@ def _alive(pid: int) -> bool:
 
 
 def _worker_records(folder: Path) -> dict[str, list[dict]]:
-    return {path.stem.removeprefix("ran_by_"): [json.loads(line) for line in path.read_text().splitlines()]
+    return {path.stem.removeprefix("ran_by_"):
+            [json.loads(line) for line in path.read_text().splitlines()]
             for path in folder.glob("ran_by_*.jsonl")}
 
 

@@ -1,4 +1,4 @@
-"""Lesson 14 (KerasTuner): the reference answers PASS, plausible mistakes FAIL with a clear message."""
+"""Lesson 14 (KerasTuner): the reference answers PASS, plausible mistakes FAIL with a message."""
 import itertools
 
 import keras
@@ -129,7 +129,8 @@ def cnn_with(**changes):
         else:
             dropout = hp.Boolean("dropout")
             rate = changes.get("rate", lambda hp: hp.Float(
-                "dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout", parent_values=[True]))(hp)
+                "dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout",
+                parent_values=[True]))(hp)
         lr = changes.get("lr", lambda hp: hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))(hp)
         model = keras.Sequential([keras.Input((28, 28, 1)),
                                   keras.layers.Conv2D(filters, 3, activation="relu"),
@@ -167,9 +168,11 @@ WRONG = {
          "`dropout_rate` should be conditional"),
         ({"build_cnn": cnn_with(filters=lambda hp: hp.Choice("filters", [8, 16, 24, 32]))},
          "`filters` is a Choice"),
-        ({"build_cnn": cnn_with(forget_dropout_layer=True)}, "the required architecture has a Dropout there"),
+        ({"build_cnn": cnn_with(forget_dropout_layer=True)},
+         "the required architecture has a Dropout there"),
         ({"build_cnn": cnn_with(fixed_lr=1e-3)}, "not the value of hp `learning_rate`"),
-        ({"build_cnn": cnn_with(loss="categorical_crossentropy")}, "'sparse_categorical_crossentropy'"),
+        ({"build_cnn": cnn_with(loss="categorical_crossentropy")},
+         "'sparse_categorical_crossentropy'"),
         ({"build_cnn": cnn_with(no_compile=True)}, "is not compiled"),
     ],
     "q2": [
@@ -195,8 +198,9 @@ WRONG = {
         ({"trial_scores": lambda tuner, name: trial_scores_unsorted_best(tuner, name)},
          "values for 'learning_rate'"),
         ({"trial_scores": lambda tuner, name: (
-            np.array([t.hyperparameters.values.get(name, np.nan) for t in tuner.oracle.trials.values()
-                      if t.status == "COMPLETED"], dtype=float),
+            np.array([t.hyperparameters.values.get(name, np.nan)
+                      for t in tuner.oracle.trials.values() if t.status == "COMPLETED"],
+                     dtype=float),
             np.array([t.score for t in tuner.oracle.trials.values() if t.status == "COMPLETED"],
                      dtype=float))},
          "for 'dropout_rate' (conditional"),
@@ -206,7 +210,8 @@ WRONG = {
             np.array([t.score for _, t in sorted(tuner.oracle.trials.items())
                       if name in t.hyperparameters.values], dtype=float))},
          "scores for 'learning_rate' (trial 03 failed)"),
-        ({"trial_scores": lambda tuner, name: {"values": [], "scores": []}}, "pair (values, scores)"),
+        ({"trial_scores": lambda tuner, name: {"values": [], "scores": []}},
+         "pair (values, scores)"),
     ],
     "q5": [
         ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
@@ -232,8 +237,9 @@ WRONG = {
         ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_ORACLE_PORT=port)
                                               for e in distributed_env(n, port)]},
          "environment variables must be strings"),
-        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_TUNER_ID="chief" if i == 0 else "worker")
-                                              for i, e in enumerate(distributed_env(n, port))]},
+        ({"distributed_env": lambda n, port: [
+            dict(e, KERASTUNER_TUNER_ID="chief" if i == 0 else "worker")
+            for i, e in enumerate(distributed_env(n, port))]},
          "repeat"),
         ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_TUNER_ID=f"tuner{i}")
                                               for i, e in enumerate(distributed_env(n, port))]},

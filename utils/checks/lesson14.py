@@ -76,7 +76,8 @@ def _reference_space():
 def _reference_cnn(values):
     import keras
 
-    layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(values["filters"], 3, activation="relu"),
+    layers = [keras.Input((28, 28, 1)),
+              keras.layers.Conv2D(values["filters"], 3, activation="relu"),
               keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
               keras.layers.Dense(values["units"], activation="relu")]
     if values["dropout"]:
@@ -122,12 +123,14 @@ def _compile_problem(model, values, where) -> str | None:
     except Exception:
         config = {}
     if not config:
-        return f"the model built at {where} is not compiled: call `model.compile(...)` in build_cnn."
+        return (f"the model built at {where} is not compiled: call `model.compile(...)` in "
+                "build_cnn.")
     optimizer = config.get("optimizer")
     if not isinstance(optimizer, dict) or optimizer.get("class_name") != "Adam":
         return f"the model built at {where} should be compiled with keras.optimizers.Adam."
     lr = optimizer.get("config", {}).get("learning_rate")
-    if not isinstance(lr, (int, float)) or not math.isclose(lr, values["learning_rate"], rel_tol=1e-4):
+    if not isinstance(lr, (int, float)) or not math.isclose(lr, values["learning_rate"],
+                                                             rel_tol=1e-4):
         return (f"the optimizer of the model built at {where} has learning rate {lr!r}, not the "
                 "value of hp `learning_rate`.")
     loss = _loss_name(config.get("loss")).lower()
@@ -217,7 +220,8 @@ def _grid_case_fixed(hp):
 GRID_CASES = {
     "Int(1, 10, step=4) x Choice of 2 x Fixed": _grid_case_offbyone,
     "Boolean 'dropout' with a conditional 'dropout_rate' x Choice of 3": _grid_case_dropout,
-    "a model Choice with hyperparameters conditional on it (one log-stepped Float)": _grid_case_models,
+    "a model Choice with hyperparameters conditional on it (one log-stepped Float)":
+        _grid_case_models,
     "a single Fixed value": _grid_case_fixed,
 }
 
@@ -262,7 +266,8 @@ def q2(t, grid_size):
     for case, declare in GRID_CASES.items():
         out = t.call(grid_size, _space(declare), where=case)
         if not _is_int(out):
-            t.fail(f"`grid_size` returned a {type(out).__name__} for {case}; it should return an int.")
+            t.fail(f"`grid_size` returned a {type(out).__name__} for {case}; it should return "
+                   "an int.")
         t.case(int(out) == _gridsearch_trials(case),
                f"for {case}, `grid_size` returned {int(out)}, which is not the number of trials "
                "kt.GridSearch runs on that space.")
@@ -385,8 +390,8 @@ def q4(t, trial_scores):
         for name, case in TABLE_CASES.items():
             out = t.call(trial_scores, tuner, name, where=f"name={case}")
             if not isinstance(out, (tuple, list)) or len(out) != 2:
-                t.fail(f"`trial_scores(tuner, {name!r})` should return a pair (values, scores), but "
-                       f"it returned a {type(out).__name__}"
+                t.fail(f"`trial_scores(tuner, {name!r})` should return a pair (values, scores), "
+                       f"but it returned a {type(out).__name__}"
                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else "."))
             for part, mine, ref in zip(("values", "scores"), out, expected[name]):
                 t.array(mine, ref, f"{part} for {case}")
@@ -435,14 +440,16 @@ def q5(t, BatchSizeHyperModel):
     import keras
     import keras_tuner as kt
 
-    if not isinstance(BatchSizeHyperModel, type) or not issubclass(BatchSizeHyperModel, kt.HyperModel):
+    if not (isinstance(BatchSizeHyperModel, type)
+            and issubclass(BatchSizeHyperModel, kt.HyperModel)):
         t.fail("`BatchSizeHyperModel` should be a class that subclasses kt.HyperModel "
                f"(it is a {type(BatchSizeHyperModel).__name__}).")
     hypermodel = t.call(BatchSizeHyperModel, where="BatchSizeHyperModel()")
     hp = kt.HyperParameters()
     with _quiet():
         model = t.call(hypermodel.build, hp, where="build(a fresh kt.HyperParameters())")
-    t.case(isinstance(model, keras.Model), "`build(hp)` should return a Keras model (build_demo(hp)).")
+    t.case(isinstance(model, keras.Model),
+           "`build(hp)` should return a Keras model (build_demo(hp)).")
     hp = kt.HyperParameters()
     kwargs, returned = _fit_call(t, hypermodel, hp, "a fresh kt.HyperParameters()")
     space = {h.name: h for h in hp.space}
@@ -453,7 +460,8 @@ def q5(t, BatchSizeHyperModel):
     t.case(type(declared).__name__ == "Choice"
            and sorted(getattr(declared, "values", [])) == [32, 64, 128],
            f"'batch_size' is a {type(declared).__name__} with values "
-           f"{list(getattr(declared, 'values', []))}; the task asks for hp.Choice of 32, 64 and 128.")
+           f"{list(getattr(declared, 'values', []))}; the task asks for hp.Choice of 32, 64 "
+           "and 128.")
     t.case(returned, "`fit` should return what `model.fit` returns (the History): the tuner reads "
                      "the objective from it.")
     for size in (128, 64):
@@ -492,13 +500,15 @@ def _kerastuner_role(env) -> tuple[bool, bool]:
 def q6(t, distributed_env):
     """the environment of a chief and its workers"""
     if not callable(distributed_env):
-        t.fail(f"`distributed_env` should be a function, but it is a {type(distributed_env).__name__}.")
+        t.fail("`distributed_env` should be a function, but it is a "
+               f"{type(distributed_env).__name__}.")
     for n_workers, port in ((2, 50123), (1, 8000), (3, 61234)):
         where = f"distributed_env({n_workers}, {port})"
         envs = t.call(distributed_env, n_workers, port, where=where)
         if not isinstance(envs, (list, tuple)) or not all(isinstance(e, dict) for e in envs):
-            t.fail(f"`{where}` should return a list of dicts, but it returned a {type(envs).__name__}"
-                   + (" with elements that are not dicts." if isinstance(envs, (list, tuple)) else "."))
+            what = ("a list with elements that are not dicts" if isinstance(envs, (list, tuple))
+                    else f"a {type(envs).__name__}")
+            t.fail(f"`{where}` should return a list of dicts, but it returned {what}.")
         if len(envs) != n_workers + 1:
             t.fail(f"`{where}` returned {len(envs)} environments; one chief plus {n_workers} "
                    f"worker(s) make {n_workers} + 1.")
@@ -511,7 +521,8 @@ def q6(t, distributed_env):
                 t.fail(f"{where}: environment variables must be strings, but {role} has "
                        + ", ".join(f"{k}={v!r}" for k, v in env.items() if not isinstance(v, str))
                        + " (use str(...)).")
-            t.case(env["KERASTUNER_ORACLE_IP"] == "127.0.0.1" and env["KERASTUNER_ORACLE_PORT"] == str(port),
+            t.case(env["KERASTUNER_ORACLE_IP"] == "127.0.0.1"
+                   and env["KERASTUNER_ORACLE_PORT"] == str(port),
                    f"{where}: {role} does not point at the oracle on 127.0.0.1 and the given port.")
             distributed, chief = _kerastuner_role(env)
             t.case(distributed and chief == (i == 0),
