@@ -85,8 +85,8 @@ class _Recorder:
 
         model = RecordingModel([keras.Input(self.shape), keras.layers.Flatten(),
                                 keras.layers.Dense(self.n_classes, activation="softmax")])
-        model.compile(keras.optimizers.Adam(0.05), "sparse_categorical_crossentropy",
-                      metrics=["accuracy"])
+        model.compile(optimizer=keras.optimizers.Adam(0.05),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fits = []
         self.models.append(model)
         return model
@@ -281,7 +281,8 @@ def q3(t, fit_with_early_stopping):
     model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(32, activation="relu"),
                               keras.layers.Dense(3, activation="softmax")])
     model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
-    model.compile(keras.optimizers.Adam(0.03), "sparse_categorical_crossentropy", run_eagerly=True)
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
+                  run_eagerly=True)
     max_epochs = 15
     with tempfile.TemporaryDirectory() as folder:
         out = t.call(fit_with_early_stopping, model, x, y, x_val, y_val, folder, max_epochs,
