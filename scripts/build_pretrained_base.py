@@ -21,11 +21,11 @@ from pathlib import Path
 os.environ["COURSE_SMOKE"] = "0"  # always the full data, whatever the shell says
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-import utils  # noqa: E402
-from utils.config import DATA_DIR  # noqa: E402
-from utils.data import FASHION_CLASSES, load_fashion_mnist, to_float_images  # noqa: E402
+import utils
+from utils.config import DATA_DIR
+from utils.data import FASHION_CLASSES, load_fashion_mnist, to_float_images
 
 SEED = 15
 SOURCE_CLASSES = (0, 1, 2, 3, 4)  # T-shirt/top, Trouser, Pullover, Dress, Coat
