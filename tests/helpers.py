@@ -1,7 +1,9 @@
-"""Shared assertions for the per-lesson tests (``tests/test_lessonNN.py``)."""
+"""Shared assertions and tests for the per-lesson tests (``tests/test_lessonNN.py``)."""
 from __future__ import annotations
 
-from utils.checks.core import FAIL, questions_of
+import pytest
+
+from utils.checks.core import FAIL, PASS, questions_of
 
 
 def assert_fails_with(question, answers: dict, expected: str) -> None:
@@ -12,9 +14,51 @@ def assert_fails_with(question, answers: dict, expected: str) -> None:
     assert expected in text, f"{question.label}: {expected!r} not in {result.messages}"
 
 
-def assert_covers_every_question(module, wrong: dict) -> None:
-    """Every question of the lesson has at least one wrong answer in ``wrong``."""
+def assert_covers_every_question(module, wrong) -> None:
+    """Every question of the lesson has at least one wrong answer (``wrong``: their keys)."""
     keys = {q.key for q in questions_of(module)}
     assert keys, f"{module.__name__} defines no question"
     missing = keys - set(wrong)
     assert not missing, f"no wrong-answer case for {sorted(missing)}"
+
+
+def answer_tests(module, correct, wrong):
+    """The three tests every lesson's checks need, to assign to ``test_*`` names::
+
+        test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer \\
+            = answer_tests(lessonNN, CORRECT, WRONG)
+
+    ``correct``: ``{question or "qN": answers}`` or a list of such pairs (several per question
+    allowed); ``wrong``: ``{question or "qN": [(answers, expected text), ...]}`` or a list of
+    ``(question or "qN", answers, expected text)``. ``answers`` is a dict of the names the check
+    reads, or a single value given to the question's first name.
+    """
+    def question(key):
+        return key if hasattr(key, "evaluate") else getattr(module, key)
+
+    def named(q, answers):
+        return answers if isinstance(answers, dict) else {q.names[0]: answers}
+
+    pairs = correct.items() if isinstance(correct, dict) else correct
+    right = [(question(k), a) for k, a in pairs]
+    cases = wrong if isinstance(wrong, list) else [(k, a, t) for k, items in wrong.items()
+                                                   for a, t in items]
+    cases = [(question(k), a, t) for k, a, t in cases]
+    case_ids, seen = [], {}
+    for q, _, _ in cases:
+        seen[q.key] = seen.get(q.key, 0) + 1
+        case_ids.append(f"{q.key}-{seen[q.key]}")
+
+    @pytest.mark.parametrize("q, answers", right, ids=[q.key for q, _ in right])
+    def test_reference_answer_passes(q, answers):
+        result = q.evaluate(namespace={}, **named(q, answers))
+        assert result.status == PASS, result.messages
+
+    @pytest.mark.parametrize("q, answers, text", cases, ids=case_ids)
+    def test_wrong_answer_fails(q, answers, text):
+        assert_fails_with(q, named(q, answers), text)
+
+    def test_every_question_has_a_wrong_answer():
+        assert_covers_every_question(module, {q.key for q, _, _ in cases})
+
+    return test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer

@@ -1,9 +1,8 @@
 """Lesson 00: the reference answers pass, plausible wrong answers fail with a specific message."""
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
-from utils.checks import PASS, lesson00
+from utils.checks import lesson00
 from utils.checks.lesson00 import q1, q2, q3, q4, q5
 
 
@@ -53,16 +52,5 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("question", list(REFERENCE), ids=lambda q: q.key)
-def test_reference_answer_passes(question):
-    result = question.evaluate(namespace={}, **REFERENCE[question])
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("key,answers,text", [(k, a, t) for k, cases in WRONG.items() for a, t in cases])
-def test_wrong_answer_fails(key, answers, text):
-    assert_fails_with(getattr(lesson00, key), answers, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson00, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson00, REFERENCE, WRONG)

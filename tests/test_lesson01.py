@@ -1,7 +1,6 @@
 """Lesson 01: the reference answers pass, plausible wrong answers fail with a specific message."""
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
 from utils.checks import PASS, lesson01
 from utils.checks.lesson01 import q1, q2, q3, q4, q5, q6
@@ -82,22 +81,11 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("question", list(REFERENCE), ids=lambda q: q.key)
-def test_reference_answer_passes(question):
-    result = question.evaluate(namespace={}, **REFERENCE[question])
-    assert result.status == PASS, result.messages
-
-
 def test_shapes_may_be_lists():
     result = q1.evaluate(namespace={}, W_shape=[10, 3072], b_shape=np.array([10]),
                          n_params=np.int64(30730))
     assert result.status == PASS, result.messages
 
 
-@pytest.mark.parametrize("key,answers,text", [(k, a, t) for k, cases in WRONG.items() for a, t in cases])
-def test_wrong_answer_fails(key, answers, text):
-    assert_fails_with(getattr(lesson01, key), answers, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson01, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson01, REFERENCE, WRONG)

@@ -2,11 +2,9 @@
 import math
 
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
-from utils.checks import PASS, lesson03
-from utils.checks.lesson03 import q1, q2, q3, q4, q5, q6, q7, q8
+from utils.checks import lesson03
 
 
 # ----------------------------------------------------------------------------- reference answers
@@ -84,12 +82,6 @@ REFERENCE = {
     "q7": {"depthwise_params": depthwise_params, "separable_params": separable_params},
     "q8": {"receptive_field": receptive_field},
 }
-
-
-@pytest.mark.parametrize("question", [q1, q2, q3, q4, q5, q6, q7, q8], ids=lambda q: q.key)
-def test_reference_answers_pass(question):
-    result = question.evaluate(namespace={}, **REFERENCE[question.key])
-    assert result.status == PASS, result.messages
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -233,15 +225,8 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("key,answers,message",
-                         [(k, a, m) for k, cases in WRONG.items() for a, m in cases],
-                         ids=lambda v: v if isinstance(v, str) and v.startswith("q") else "")
-def test_wrong_answers_fail(key, answers, message):
-    assert_fails_with(getattr(lesson03, key), answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson03, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson03, REFERENCE, WRONG)
 
 
 def test_receptive_field_reference_is_the_span():

@@ -1,9 +1,8 @@
 """Lesson 04 (pooling): correct answers PASS; plausible wrong answers FAIL with a clear message."""
 import keras
 import numpy as np
-import pytest
 
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 from utils.checks import PASS, lesson04
 from utils.checks.lesson04 import q5, q6
 
@@ -75,12 +74,6 @@ CORRECT = {"q1": {"max_pool2d": max_pool2d},
            "q4": {"pool_kernel": pool_kernel},
            "q5": {"head_params": head_params},
            "q6": {"build_cnn": build_cnn}}
-
-
-@pytest.mark.parametrize("key", sorted(CORRECT))
-def test_correct_answer_passes(key):
-    result = getattr(lesson04, key).evaluate(namespace={}, **CORRECT[key])
-    assert result.status == PASS, result.messages
 
 
 def test_equivalent_model_with_separate_activations_passes():
@@ -196,14 +189,8 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("key,case", [(k, i) for k in sorted(WRONG) for i in range(len(WRONG[k]))])
-def test_wrong_answer_fails_with_a_specific_message(key, case):
-    answers, text = WRONG[key][case]
-    assert_fails_with(getattr(lesson04, key), answers, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson04, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson04, CORRECT, WRONG)
 
 
 def test_messages_never_show_the_expected_count():

@@ -2,10 +2,8 @@
 import math
 
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
-from utils.checks import PASS
 from utils.checks import lesson06 as L
 
 
@@ -73,13 +71,10 @@ def fused_cnn(order):
                              layers.Dense(10, activation="softmax")])
 
 
-@pytest.mark.parametrize("question,answers", list(CORRECT.items()) + [
+CORRECT_CASES = list(CORRECT.items()) + [  # equivalent answers written another way
     (L.q5, {"norm_axes": {"batch": [2, 1, 0], "layer": (-3, -2, -1), "instance": (1, 2)}}),
     (L.q7, {"build_cnn": fused_cnn}),
-], ids=lambda v: getattr(v, "key", ""))
-def test_correct_answers_pass(question, answers):
-    result = question.evaluate(namespace={}, **answers)
-    assert result.status == PASS, result.messages
+]
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -197,10 +192,5 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("key,answers,text", [(k, a, m) for k, cases in WRONG.items() for a, m in cases])
-def test_wrong_answers_fail(key, answers, text):
-    assert_fails_with(getattr(L, key), answers, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(L, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(L, CORRECT_CASES, WRONG)

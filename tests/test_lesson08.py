@@ -1,9 +1,8 @@
 """Lesson 08: the reference answers pass, plausible wrong answers fail with a specific message."""
 import numpy as np
-import pytest
 import tensorflow as tf
 
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 from utils.checks import PASS, lesson08
 from utils.checks.lesson08 import q1, q2, q3, q4, q5, q6
 
@@ -286,21 +285,8 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("question", list(CORRECT), ids=lambda q: q.key)
-def test_reference_answer_passes(question):
-    result = question.evaluate(namespace={}, **CORRECT[question])
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("key,answers,message",
-                         [(k, a, m) for k, cases in WRONG.items() for a, m in cases],
-                         ids=lambda v: v if isinstance(v, str) and v.startswith("q") else "")
-def test_wrong_answer_fails(key, answers, message):
-    assert_fails_with(getattr(lesson08, key), answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson08, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson08, CORRECT, WRONG)
 
 
 def test_sklearn_two_step_split_passes():

@@ -1,10 +1,9 @@
 """Lesson 09: the reference answers pass, plausible wrong answers fail with a specific message."""
 import keras
 import numpy as np
-import pytest
 
-from helpers import assert_covers_every_question, assert_fails_with
-from utils.checks import PASS, lesson09
+from helpers import answer_tests
+from utils.checks import lesson09
 from utils.checks.lesson09 import q1, q2, q3, q4, q5, q6
 
 
@@ -188,19 +187,6 @@ WRONG = {
 }
 
 
-@pytest.mark.parametrize("question", list(CORRECT), ids=lambda q: q.key)
-def test_reference_answer_passes(question):
-    result = question.evaluate(namespace={}, **CORRECT[question])
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("key,answers,message",
-                         [(k, a, m) for k, cases in WRONG.items() for a, m in cases],
-                         ids=lambda v: v if isinstance(v, str) and v.startswith("q") else "")
-def test_wrong_answer_fails(key, answers, message):
-    assert_fails_with(getattr(lesson09, key), answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson09, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson09, CORRECT, WRONG)
 

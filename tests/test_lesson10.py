@@ -1,10 +1,8 @@
 """Lesson 10: the reference answers pass, plausible wrong answers fail with a specific message."""
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
-from utils.checks import PASS, lesson10
-from utils.checks.lesson10 import q1, q2, q3, q4, q5, q6, q7
+from utils.checks import lesson10
 
 
 # ----------------------------------------------------------------------------- reference answers
@@ -170,22 +168,7 @@ WRONG = {
 }
 RIGHT = {"q1": sgd_step, "q2": adagrad_step, "q3": rmsprop_step, "q4": adam_step,
          "q5": valley_grad, "q6": optimize, "q7": adamw_step}
-QUESTIONS = {q.key: q for q in (q1, q2, q3, q4, q5, q6, q7)}
-CASES = [(key, fn, text) for key, items in WRONG.items() for fn, text in items]
 
 
-@pytest.mark.parametrize("key", RIGHT)
-def test_reference_answer_passes(key):
-    question = QUESTIONS[key]
-    result = question.evaluate(namespace={}, **{question.names[0]: RIGHT[key]})
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("key,wrong,text", CASES, ids=[f"{k}-{f.__name__}" for k, f, _ in CASES])
-def test_wrong_answer_fails(key, wrong, text):
-    question = QUESTIONS[key]
-    assert_fails_with(question, {question.names[0]: wrong}, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson10, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson10, RIGHT, WRONG)

@@ -3,11 +3,9 @@ import math
 
 import keras
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 
-from utils.checks import PASS, lesson11
-from utils.checks.lesson11 import q1, q2, q3, q4, q5, q6, q7
+from utils.checks import lesson11
 
 ops = keras.ops
 Schedule = keras.optimizers.schedules.LearningRateSchedule
@@ -194,23 +192,7 @@ WRONG = {
 }
 RIGHT = {"q1": piecewise_lr, "q2": exponential_lr, "q3": cosine_lr, "q4": cosine_restarts_lr,
          "q5": WarmupCosine, "q6": plateau_lrs, "q7": make_range_schedule}
-QUESTIONS = {q.key: q for q in (q1, q2, q3, q4, q5, q6, q7)}
-CASES = [(key, fn, text) for key, items in WRONG.items() for fn, text in items]
 
 
-@pytest.mark.parametrize("key", RIGHT)
-def test_reference_answer_passes(key):
-    question = QUESTIONS[key]
-    result = question.evaluate(namespace={}, **{question.names[0]: RIGHT[key]})
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("key,wrong,text", CASES,
-                         ids=[f"{k}-{getattr(f, '__name__', 'lambda')}" for k, f, _ in CASES])
-def test_wrong_answer_fails(key, wrong, text):
-    question = QUESTIONS[key]
-    assert_fails_with(question, {question.names[0]: wrong}, text)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson11, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson11, RIGHT, WRONG)

@@ -1,12 +1,11 @@
 """Lesson 12 (regularization): correct answers PASS, plausible wrong answers FAIL with a specific message."""
 import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 from keras import layers
 
-from helpers import assert_covers_every_question, assert_fails_with
-from utils.checks import PASS, lesson12
+from helpers import answer_tests
+from utils.checks import lesson12
 from utils.checks.lesson12 import q1, q2, q3, q4, q5, q6
 
 
@@ -72,12 +71,6 @@ CORRECT = {
     q5: CLIPS,
     q6: {"residual_block": residual_block},
 }
-
-
-@pytest.mark.parametrize("question", CORRECT, ids=lambda q: q.key)
-def test_correct_answer_passes(question):
-    result = question.evaluate(namespace={}, **CORRECT[question])
-    assert result.status == PASS, result.messages
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -234,11 +227,5 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("question, answers, message", WRONG,
-                         ids=[f"{q.key}-{i}" for i, (q, _, _) in enumerate(WRONG)])
-def test_wrong_answer_fails(question, answers, message):
-    assert_fails_with(question, answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson12, {q.key: True for q, _, _ in WRONG})
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson12, CORRECT, WRONG)

@@ -3,10 +3,9 @@ import os
 
 import keras
 import numpy as np
-import pytest
 from sklearn.model_selection import KFold, StratifiedKFold
 
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 from utils.checks import PASS, lesson13
 from utils.checks.lesson13 import q1, q2, q3, q4, q5, q6, q7
 
@@ -100,12 +99,6 @@ CORRECT = {
     q6: {"samme_update": samme_update},
     q7: {"out_of_fold": out_of_fold},
 }
-
-
-@pytest.mark.parametrize("question", CORRECT, ids=lambda q: q.key)
-def test_correct_answer_passes(question):
-    result = question.evaluate(namespace={}, **CORRECT[question])
-    assert result.status == PASS, result.messages
 
 
 def test_sample_std_is_accepted_too():
@@ -322,11 +315,5 @@ WRONG = [
 ]
 
 
-@pytest.mark.parametrize("question, answers, message", WRONG,
-                         ids=[f"{q.key}-{i}" for i, (q, _, _) in enumerate(WRONG)])
-def test_wrong_answer_fails(question, answers, message):
-    assert_fails_with(question, answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson13, {q.key: True for q, _, _ in WRONG})
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson13, CORRECT, WRONG)

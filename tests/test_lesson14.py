@@ -4,9 +4,8 @@ import itertools
 import keras
 import keras_tuner as kt
 import numpy as np
-import pytest
 
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 from utils.checks import PASS, lesson14
 from utils.checks.lesson14 import q1, q2, q3, q4, q5, q6
 
@@ -101,12 +100,6 @@ REFERENCE = {
     "q5": {"BatchSizeHyperModel": BatchSizeHyperModel},
     "q6": {"distributed_env": distributed_env},
 }
-
-
-@pytest.mark.parametrize("key", sorted(REFERENCE))
-def test_reference_answers_pass(key):
-    result = getattr(lesson14, key).evaluate(namespace={}, **REFERENCE[key])
-    assert result.status == PASS, result.messages
 
 
 def test_conditional_scope_and_split_activations_pass_too():
@@ -252,17 +245,8 @@ WRONG = {
 }
 
 
-CASES = [(key, answers, message) for key, cases in WRONG.items() for answers, message in cases]
-
-
-@pytest.mark.parametrize("key,answers,message", CASES,
-                         ids=[f"{k}-{i}" for k, cases in WRONG.items() for i in range(len(cases))])
-def test_wrong_answer_fails_with_message(key, answers, message):
-    assert_fails_with(getattr(lesson14, key), answers, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson14, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson14, REFERENCE, WRONG)
 
 
 def test_questions_are_the_ones_imported():

@@ -2,12 +2,10 @@
 message; the shipped pretrained base loads offline with the documented shapes."""
 import keras
 import numpy as np
-import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import answer_tests
 from keras import layers
 
-from utils.checks import PASS, lesson15
-from utils.checks.lesson15 import q1, q2, q3, q4, q5, q6
+from utils.checks import lesson15
 from utils.config import DATA_DIR
 
 
@@ -66,12 +64,6 @@ REFERENCE = {
     "q5": {"to_app_inputs": to_app_inputs},
     "q6": {"build_app_model": build_app_model},
 }
-
-
-@pytest.mark.parametrize("question", [q1, q2, q3, q4, q5, q6], ids=lambda q: q.key)
-def test_reference_answers_pass(question):
-    result = question.evaluate(namespace={}, **REFERENCE[question.key])
-    assert result.status == PASS, result.messages
 
 
 # ----------------------------------------------------------------------------- wrong answers
@@ -257,17 +249,10 @@ WRONG = {
            (app_not_frozen, "set `base.trainable = False`"),
            (app_flatten, "GlobalAveragePooling2D")],
 }
-CASES = [(key, fn, text) for key, items in WRONG.items() for fn, text in items]
 
 
-@pytest.mark.parametrize("key, wrong, message", CASES, ids=[fn.__name__ for _, fn, _ in CASES])
-def test_wrong_answer_fails(key, wrong, message):
-    question = getattr(lesson15, key)
-    assert_fails_with(question, {question.names[0]: wrong}, message)
-
-
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson15, WRONG)
+test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+    answer_tests(lesson15, REFERENCE, WRONG)
 
 
 # ----------------------------------------------------------------------------- shipped base

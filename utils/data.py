@@ -106,13 +106,14 @@ def _shrink_for_smoke(train, test):
 
 
 # ----------------------------------------------------------------------------- loaders
-def _fashion_full():
+def fashion_full_dir() -> Path | None:
+    """The folder holding the full Fashion-MNIST on this machine, or None (nothing is read)."""
     candidates = [keras_cache_dir() / "fashion-mnist", DEBIAN_FASHION_DIR]
     if os.environ.get("FASHION_MNIST_DIR"):
         candidates.insert(0, Path(os.environ["FASHION_MNIST_DIR"]))
     for folder in candidates:
         if all((folder / name).is_file() for name in FASHION_FILES.values()):
-            return read_fashion_dir(folder)
+            return folder
     return None
 
 
@@ -129,7 +130,8 @@ def load_fashion_mnist(size: str = "small", download: bool = True):
         with np.load(SMALL_FASHION_FILE) as f:
             train, test = (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
     elif size == "full":
-        found = _fashion_full()
+        folder = fashion_full_dir()
+        found = read_fashion_dir(folder) if folder else None
         if found is None and download:
             found = _try_keras_download("fashion_mnist")
         if found is None:
