@@ -347,17 +347,15 @@ RF_CASES = [[(3, 1, 1)], [(3, 1, 1)] * 3, [(5, 1, 1), (3, 1, 1)], [(3, 2, 1)] * 
 
 def keras_receptive_field(layers, length: int = 256) -> int:
     """The span of input positions that reach the first output of a stack of Keras 1D convolutions
-    (all-ones kernels, so every path adds a positive amount to the gradient)."""
+    with all-ones kernels. Input i is a one-hot signal at position i (a batch of all of them), so
+    only forward convolutions run: TF 2.21's CPU gradient of a convolution whose stride exceeds
+    its kernel can crash the process."""
     import keras
-    import tensorflow as tf
 
-    x = tf.Variable(tf.ones((1, length, 1)))
-    with tf.GradientTape() as tape:
-        y = x
-        for k, stride, dilation in layers:  # what Conv1D(1, k, ...) with a ones kernel computes
-            y = keras.ops.conv(y, tf.ones((k, 1, 1)), strides=stride, dilation_rate=dilation)
-        first = y[0, 0, 0]
-    reached = np.flatnonzero(tape.gradient(first, x).numpy())
+    y = np.eye(length, dtype="float32")[:, :, None]  # (length, length, 1): example i = one-hot at i
+    for k, stride, dilation in layers:  # what Conv1D(1, k, ...) with a ones kernel computes
+        y = keras.ops.conv(y, np.ones((k, 1, 1), "float32"), strides=stride, dilation_rate=dilation)
+    reached = np.flatnonzero(keras.ops.convert_to_numpy(y)[:, 0, 0])
     return int(reached[-1] - reached[0] + 1)
 
 
