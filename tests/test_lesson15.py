@@ -262,6 +262,7 @@ def test_pretrained_base_loads_with_documented_shapes():
     base = keras.models.load_model(path)
     assert base.input_shape == (None, 28, 28, 1)
     assert base.output_shape == (None, 3, 3, 128)
+    assert base.count_params() == 93_344                     # as documented in data/README.md
     assert [layer.name for layer in base.layers if layer.weights][-2:] == ["block3_conv", "block3_bn"]
     features = base.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
     assert features.shape == (2, 3, 3, 128) and np.all(np.isfinite(features))
