@@ -77,7 +77,8 @@ def saved_models(tmp_path_factory):
 @pytest.fixture
 def low_threshold(monkeypatch):
     """The real threshold needs the 15-minute run; a dense model reaches about 0.8 in seconds."""
-    monkeypatch.setattr(lesson16, "THRESHOLDS", {"fashion": 0.75, "cifar10": 0.65, "smoke": 0.3})
+    monkeypatch.setattr(lesson16, "THRESHOLDS", {"fashion-full": 0.75, "fashion-small": 0.75,
+                                                  "cifar10": 0.65, "smoke": 0.3})
     monkeypatch.delenv("COURSE_SMOKE", raising=False)
 
 
@@ -112,6 +113,22 @@ def test_smoke_threshold_is_read_at_check_time(saved_models, monkeypatch):
     monkeypatch.setenv("COURSE_SMOKE", "1")
     result = q5.evaluate(namespace={}, capstone_model_path=saved_models["trained"])
     assert result.status == PASS, result.messages
+
+
+@pytest.mark.parametrize("full_here, status, text", [
+    (True, "FAIL", "the full training set is on this machine"),
+    (False, "PASS", ""),
+])
+def test_threshold_follows_the_data_on_this_machine(saved_models, monkeypatch, full_here, status, text):
+    """Without the full data the notebook trains on the bundled subset and gets a lower bar."""
+    monkeypatch.delenv("COURSE_SMOKE", raising=False)
+    monkeypatch.setattr(lesson16, "THRESHOLDS", {"fashion-full": 0.99, "fashion-small": 0.5,
+                                                  "cifar10": 0.65, "smoke": 0.3})
+    monkeypatch.setattr(lesson16.data, "fashion_full_dir",
+                        lambda: saved_models["folder"] if full_here else None)
+    result = q5.evaluate(namespace={}, capstone_model_path=saved_models["trained"])
+    assert result.status == status, result.messages
+    assert text in " ".join(result.messages)
 
 
 # ----------------------------------------------------------------------------- wrong answers

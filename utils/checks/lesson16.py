@@ -10,15 +10,17 @@ inside a check.
 
 How the accuracy thresholds were set
 ------------------------------------
-* Default mode: threshold 0.90. It is the course's target for the solution (at least 0.93 on the
-  official test set after 14 epochs on the full data) minus a margin of 3 points for seeds and
-  for other reasonable designs. It is NOT yet
-  measured over several seeded runs: the author's single 14-epoch run could not finish on the
-  heavily shared machine in time (validation accuracy 0.88 after 3 of 14 epochs). Re-measure
-  (several seeds, score on this held-out set) and adjust before relying on it for grades.
+* Default mode, with the full Fashion-MNIST on the machine (the notebook then trains on 54,000
+  images): threshold 0.90. Three seeded default runs of the solution (seeds 42, 1, 2; 14 epochs,
+  about 15 minutes each on 2 cores) scored 0.935, 0.935 and 0.9325 on this held-out set (0.9367,
+  0.9365, 0.9361 on the official 10,000 test images); the lowest minus 3 points, rounded down.
+* Default mode, with only the bundled subset on the machine (the notebook trains on 9,000 images):
+  threshold 0.87. The same three seeds scored 0.901, 0.906 and 0.901; the lowest minus 3 points.
+  Which case applies is decided by ``utils.data.fashion_full_dir()`` at check time, so a grader
+  without the full data judges what its own run of the notebook could reach.
 * Smoke mode (``COURSE_SMOKE=1``: 900 training images, one epoch, batch 16) only proves the
   pipeline runs: threshold 0.30, three times chance (0.10); the solution's smoke model scores
-  0.70 on the 500 smoke test images (measured), a 500-image set where chance has a standard
+  0.72 on the 500 smoke test images (measured), a 500-image set where chance has a standard
   deviation of about 0.013.
 * A model for 32x32 colour images (CIFAR-10, when it is available) is scored on the first 200
   test images of each class with the threshold 0.65: the syllabus's reference CNN reaches
@@ -37,13 +39,12 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from .. import config
-from .compare import as_array
+from .. import config, data
 from .core import question
 
 GRADE_SMOKE = False
 PARAM_BUDGET = 1_500_000
-THRESHOLDS = {"fashion": 0.90, "cifar10": 0.65, "smoke": 0.30}
+THRESHOLDS = {"fashion-full": 0.90, "fashion-small": 0.87, "cifar10": 0.65, "smoke": 0.30}
 SOURCES = ("cifar10", "fashion-full", "fashion-small")
 
 
@@ -85,9 +86,7 @@ def _unavailable_class(fn):
 
     The grader re-imports ``utils`` before running the checks, so the student's notebook may hold
     another copy of the class; the fake loaders raise an exception that is an instance of both."""
-    from ..data import DatasetUnavailable
-
-    bases = [DatasetUnavailable]
+    bases = [data.DatasetUnavailable]
     namespace = getattr(fn, "__globals__", {})
     candidates = [namespace.get("DatasetUnavailable"),
                   getattr(getattr(namespace.get("utils"), "data", None), "DatasetUnavailable", None)]
@@ -147,7 +146,7 @@ def _layers_of(model):
     "keras.Sequential([...]) of preprocessing layers: keras.layers.RandomFlip and "
     "keras.layers.RandomTranslation.",
     "Clothes are photographed upright: flip left-right only (mode 'horizontal'); a vertical flip "
-    "would turn a shoe upside down. Keep the translation small (a factor of about 0.1 = 3 pixels).",
+    "would turn a shoe upside down. Keep the translation small (a factor of 0.05 to 0.1, i.e. 1.4 to 3 pixels).",
 ])
 def q2(t, make_augmenter):
     """the augmentation pipeline: light, label-preserving, identity at inference"""
@@ -290,15 +289,17 @@ _SCORES: dict = {}
 
 def _held_out(input_shape):
     """The fixed held-out set a saved model is graded on, chosen by the model's input shape."""
-    from ..data import load_cifar10, load_fashion_mnist, stratified_head, to_float_images
-
     if tuple(input_shape[1:]) == (32, 32, 3):
-        _, (x, y) = load_cifar10(download=False)
-        keep = stratified_head(y, 2000)
+        _, (x, y) = data.load_cifar10(download=False)
+        keep = data.stratified_head(y, 2000)
         return "cifar10", "the first 200 CIFAR-10 test images of each class", \
-            to_float_images(x[keep]), y[keep]
-    _, (x, y) = load_fashion_mnist()
-    return "fashion", f"the {len(y):,} held-out Fashion-MNIST test images", to_float_images(x), y
+            data.to_float_images(x[keep]), y[keep]
+    _, (x, y) = data.load_fashion_mnist()
+    kind = "fashion-full" if data.fashion_full_dir() else "fashion-small"
+    trained_on = "the full training set is on this machine" if kind == "fashion-full" else \
+        "only the bundled subset is on this machine"
+    return kind, f"the {len(y):,} held-out Fashion-MNIST test images ({trained_on})", \
+        data.to_float_images(x), y
 
 
 def _load_and_score(t, path_value, name: str):
@@ -312,7 +313,8 @@ def _load_and_score(t, path_value, name: str):
                "name ends in .keras.")
     if not path.is_file():
         t.fail(f"There is no file at {str(path)!r}: call model.save({name}) after training.")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke())
+    key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke(),
+           data.fashion_full_dir() is not None)
     if key not in _SCORES:
         try:
             model = keras.saving.load_model(path)
