@@ -287,15 +287,16 @@ def _all_layers(model):
 _SCORES: dict = {}
 
 
-def _held_out(input_shape):
-    """The fixed held-out set a saved model is graded on, chosen by the model's input shape."""
+def _held_out(input_shape, full_here: bool):
+    """The fixed held-out set a saved model is graded on, chosen by the model's input shape;
+    ``full_here``: the full Fashion-MNIST is on this machine (it sets the threshold's name)."""
     if tuple(input_shape[1:]) == (32, 32, 3):
         _, (x, y) = data.load_cifar10(download=False)
         keep = data.stratified_head(y, 2000)
         return "cifar10", "the first 200 CIFAR-10 test images of each class", \
             data.to_float_images(x[keep]), y[keep]
     _, (x, y) = data.load_fashion_mnist()
-    kind = "fashion-full" if data.fashion_full_dir() else "fashion-small"
+    kind = "fashion-full" if full_here else "fashion-small"
     trained_on = "the full training set is on this machine" if kind == "fashion-full" else \
         "only the bundled subset is on this machine"
     return kind, f"the {len(y):,} held-out Fashion-MNIST test images ({trained_on})", \
@@ -313,8 +314,8 @@ def _load_and_score(t, path_value, name: str):
                "name ends in .keras.")
     if not path.is_file():
         t.fail(f"There is no file at {str(path)!r}: call model.save({name}) after training.")
-    key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke(),
-           data.fashion_full_dir() is not None)
+    full_here = data.fashion_full_dir() is not None
+    key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke(), full_here)
     if key not in _SCORES:
         try:
             model = keras.saving.load_model(path)
@@ -324,7 +325,7 @@ def _load_and_score(t, path_value, name: str):
         if not isinstance(model, keras.Model):
             t.fail(f"{str(path)!r} does not hold a Keras model.")
         try:
-            kind, description, x, y = _held_out(model.input_shape)
+            kind, description, x, y = _held_out(model.input_shape, full_here)
             probs = keras.ops.convert_to_numpy(model.predict(x, batch_size=500, verbose=0))
         except Exception as exc:
             t.fail(f"The saved model could not predict on the held-out images of shape "
