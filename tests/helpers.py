@@ -61,4 +61,31 @@ def answer_tests(module, correct, wrong):
     def test_every_question_has_a_wrong_answer():
         assert_covers_every_question(module, {q.key for q, _, _ in cases})
 
-    return test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer
+    both = [(q, a) for q, a in right] + [(q, a) for q, a, _ in cases]
+    both_ids = [f"right-{q.key}" for q, _ in right] + [f"wrong-{i}" for i in case_ids]
+
+    @pytest.mark.parametrize("q, answers", both, ids=both_ids)
+    def test_judge_gives_the_same_verdict(q, answers):
+        assert_judge_agrees(q, named(q, answers))
+
+    return (test_reference_answer_passes, test_wrong_answer_fails,
+            test_every_question_has_a_wrong_answer, test_judge_gives_the_same_verdict)
+
+
+def judge_verdict(question, answers: dict):
+    """The verdict of the grader's judge on these answers: they stay with an agent that the judge
+    reaches only through JSON text, as in a sandboxed kernel."""
+    from utils.grading.judge import judge_questions
+    from utils.grading.remote import Link, LoopbackTransport
+
+    [result] = judge_questions(Link(LoopbackTransport(dict(answers))), [question], limit=600)
+    return result
+
+
+def assert_judge_agrees(question, answers: dict) -> None:
+    """The judge and the in-notebook check give the same status and score."""
+    here = question.evaluate(namespace={}, **answers)
+    there = judge_verdict(question, answers)
+    assert (there.status, round(there.score, 6)) == (here.status, round(here.score, 6)), (
+        f"in the notebook: {here.status} {here.score:.3f} {here.messages}\n"
+        f"in the judge:    {there.status} {there.score:.3f} {there.messages}")

@@ -52,5 +52,6 @@ WRONG = {
 }
 
 
-test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+(test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
+ test_judge_gives_the_same_verdict) = \
     answer_tests(lesson00, REFERENCE, WRONG)

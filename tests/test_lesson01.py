@@ -87,5 +87,6 @@ def test_shapes_may_be_lists():
     assert result.status == PASS, result.messages
 
 
-test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+(test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
+ test_judge_gives_the_same_verdict) = \
     answer_tests(lesson01, REFERENCE, WRONG)

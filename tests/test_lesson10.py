@@ -170,5 +170,6 @@ RIGHT = {"q1": sgd_step, "q2": adagrad_step, "q3": rmsprop_step, "q4": adam_step
          "q5": valley_grad, "q6": optimize, "q7": adamw_step}
 
 
-test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+(test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
+ test_judge_gives_the_same_verdict) = \
     answer_tests(lesson10, RIGHT, WRONG)

@@ -194,5 +194,6 @@ RIGHT = {"q1": piecewise_lr, "q2": exponential_lr, "q3": cosine_lr, "q4": cosine
          "q5": WarmupCosine, "q6": plateau_lrs, "q7": make_range_schedule}
 
 
-test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer = \
+(test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
+ test_judge_gives_the_same_verdict) = \
     answer_tests(lesson11, RIGHT, WRONG)

@@ -1,0 +1,206 @@
+"""The agent: the grader's only code inside a submission's kernel.
+
+It answers the judge's requests about the notebook's variables (describe them, call a function
+on given arguments, read an attribute) and sends plain data back (:mod:`utils.grading.codec`).
+It decides nothing: the judge, outside the sandbox, computes every expected value and every
+verdict. The student's code can tamper with the agent, as with anything in its own kernel; all
+it can win that way is a wrong answer to its own questions.
+
+In the kernel the judge starts it with one cell::
+
+    import utils.grading.agent; utils.grading.agent.serve(globals())
+
+and the conversation runs over Jupyter's stdin channel: each ``input()`` prompt carries the
+agent's message, each reply the judge's next request.
+"""
+from __future__ import annotations
+
+import builtins
+import contextlib
+import io
+import itertools
+import warnings
+
+from . import codec
+
+PROMPT = "course-grading-agent:"   # every message of the agent starts with this
+MAX_ITEMS = 64                     # elements of an iterable materialised at once
+
+
+class Agent:
+    """Holds the notebook's namespace and the objects the judge refers to by number."""
+
+    def __init__(self, namespace: dict, ask):
+        self.namespace, self.ask = namespace, ask
+        self.handles: dict[int, object] = {}
+        self._ids = itertools.count(1)
+
+    # ---------------------------------------------------------------- the codec's two hooks
+    def keep(self, value) -> int:
+        number = next(self._ids)
+        self.handles[number] = value
+        return number
+
+    def encoder(self, identities=()) -> codec.Encoder:
+        return codec.Encoder(self.keep, "handle", identities)
+
+    def decoder(self) -> codec.Decoder:
+        return codec.Decoder(handle=self._own, callback=self._callback)
+
+    def _own(self, number: int, info: dict):
+        if number not in self.handles:
+            raise codec.Undecodable("an unknown handle")
+        return self.handles[number]
+
+    def _callback(self, number: int, info: dict):
+        def judge_function(*args, **kwargs):
+            encode = self.encoder()
+            reply = codec.loads(self.ask(codec.dumps({
+                "op": "callback", "id": number, "args": [encode(a) for a in args],
+                "kwargs": [[k, encode(v)] for k, v in kwargs.items()]})))
+            if "raised" in reply:
+                raise RuntimeError(str(reply["raised"])[:300])
+            return self.decoder()(reply.get("value"))
+
+        judge_function.__name__ = info.get("name", "judge_function")
+        return judge_function
+
+    # ---------------------------------------------------------------- requests
+    def handle(self, text: str) -> str:
+        """One request in, one reply out (both JSON text); never raises."""
+        try:
+            request = codec.loads(text)
+            op = request.get("op")
+            method = getattr(self, "op_" + str(op), None)
+            if method is None:
+                return codec.dumps({"error": f"unknown request {op!r}"})
+            return codec.dumps(method(request))
+        except BaseException as exc:  # keep serving whatever the student's code did
+            return codec.dumps({"error": f"{type(exc).__name__}: {str(exc)[:300]}"})
+
+    def op_describe(self, request: dict) -> dict:
+        encode = self.encoder()
+        found = {}
+        for name in request.get("names", []):
+            name = str(name)
+            if name not in self.namespace:
+                found[name] = {"missing": True}
+                continue
+            try:
+                found[name] = {"value": encode(self.namespace[name])}
+            except BaseException as exc:
+                found[name] = {"unsendable": f"{type(exc).__name__}: {str(exc)[:200]}"}
+        return {"names": found}
+
+    def _target(self, request: dict):
+        number = request.get("id")
+        if number not in self.handles:
+            raise codec.Undecodable("an unknown handle")
+        return self.handles[number]
+
+    def _run(self, request: dict, action, identities=()):
+        """Run student code; its result (or its exception) as a reply."""
+        errors = request.get("errstate") or {}
+        try:
+            with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+                    _errstate(errors):
+                warnings.simplefilter("ignore")
+                value = action()
+        except KeyboardInterrupt:
+            return {"interrupted": True}
+        except BaseException as exc:
+            return {"raised": {"type": type(exc).__name__[:80], "message": str(exc)[:300],
+                               "builtin": getattr(builtins, type(exc).__name__, None)
+                               is type(exc)}}
+        try:
+            return {"value": self.encoder(identities)(value)}
+        except BaseException as exc:
+            return {"unsendable": f"{type(exc).__name__}: {str(exc)[:200]}"}
+
+    def op_call(self, request: dict) -> dict:
+        fn = self._target(request)
+        decode = self.decoder()
+        args = [decode(a) for a in request.get("args", [])]
+        kwargs = {str(k): decode(v) for k, v in request.get("kwargs", [])}
+        before = [self._fingerprint(a) for a in args + list(kwargs.values())]
+        reply = self._run(request, lambda: fn(*args, **kwargs), args + list(kwargs.values()))
+        # arguments the student's code changed in place go back, so the judge can see it
+        changed = []
+        for i, (value, old) in enumerate(zip(args + list(kwargs.values()), before)):
+            new = self._fingerprint(value)
+            if new is not None and new != old:
+                try:
+                    changed.append([i, self.encoder()(value)])
+                except BaseException:
+                    pass
+        reply["changed"] = changed
+        return reply
+
+    def _fingerprint(self, value):
+        """A digest of what a call may change in place (None: nothing to watch)."""
+        import hashlib
+
+        try:
+            if codec._is_model(value) or codec._is_layer(value):
+                digest = hashlib.sha256(repr([(w.shape, w.trainable) for w in value.weights]
+                                             + [value.trainable]).encode())
+                for w in value.get_weights():
+                    digest.update(w.tobytes())
+                return digest.hexdigest()
+            return codec.dumps(self.encoder()(value)) if _mutable(value) else None
+        except BaseException:
+            return None
+
+    def op_getattr(self, request: dict) -> dict:
+        target, name = self._target(request), str(request.get("name"))
+        return self._run(request, lambda: getattr(target, name))
+
+    def op_items(self, request: dict) -> dict:
+        target = self._target(request)
+        limit = min(int(request.get("limit", MAX_ITEMS)), MAX_ITEMS)
+        return self._run(request, lambda: list(itertools.islice(iter(target), limit)))
+
+    def op_len(self, request: dict) -> dict:
+        target = self._target(request)
+        return self._run(request, lambda: len(target))
+
+    def op_getitem(self, request: dict) -> dict:
+        target, key = self._target(request), self.decoder()(request.get("key"))
+        return self._run(request, lambda: target[key])
+
+    def op_release(self, request: dict) -> dict:
+        self.handles.clear()
+        return {"released": True}
+
+
+def _mutable(value) -> bool:
+    import numpy as np
+
+    return isinstance(value, (list, dict, set, np.ndarray, np.random.Generator))
+
+
+@contextlib.contextmanager
+def _errstate(errors: dict):
+    import numpy as np
+
+    allowed = {k: v for k, v in errors.items()
+               if k in ("divide", "over", "under", "invalid")
+               and v in ("ignore", "warn", "raise", "call", "print", "log")}
+    with np.errstate(**(allowed or {"all": "ignore"})):
+        yield
+
+
+def serve(namespace: dict) -> None:
+    """Answer the judge until it says goodbye (run by the judge's cell in the kernel)."""
+    ask = builtins.input
+    agent = Agent(namespace, lambda text: ask(PROMPT + text))
+    message = codec.dumps({"hello": True})
+    while True:
+        try:
+            text = agent.ask(message)
+        except KeyboardInterrupt:
+            message = codec.dumps({"interrupted": True})
+            continue
+        if text == "bye":
+            return
+        message = agent.handle(text)

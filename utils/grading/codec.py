@@ -1,0 +1,383 @@
+"""Plain data across the sandbox wall: how values travel between the judge and the kernel's agent.
+
+Everything crosses as JSON text. Containers and non-JSON values are tagged objects
+(``{"$": "array", "npy": ...}``); a bare JSON object never appears, so a tag cannot be forged by
+a student's dict. Arrays travel as ``.npy`` bytes and are read with ``allow_pickle=False``;
+Keras models as ``.keras`` files, loaded with ``safe_mode=True`` after their ``config.json`` is
+vetted. Nothing is ever unpickled. Objects that are not data (a student's function, a dataset)
+stay on their side and travel as a numbered *handle*; judge functions given to student code
+travel as *callbacks*.
+
+Decoding never trusts its input: sizes, nesting and names are limited, and every problem raises
+:class:`Undecodable` with a reason a student can act on.
+"""
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+import tempfile
+import zipfile
+from pathlib import Path
+
+MAX_BLOB = 256 * 2**20        # bytes of one array or model
+MAX_DEPTH = 40                # nesting of containers
+MAX_ITEMS = 200_000           # elements of one list, tuple or dict
+MAX_CONFIG = 16 * 2**20       # bytes of a model's config.json
+_KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
+
+
+class Undecodable(Exception):
+    """A value that cannot cross the sandbox wall (too big, malformed, or not plain data)."""
+
+
+# --------------------------------------------------------------------------- bytes
+
+def _b64(raw: bytes) -> str:
+    return base64.b64encode(raw).decode("ascii")
+
+
+def _unb64(text) -> bytes:
+    if not isinstance(text, str) or len(text) > MAX_BLOB * 4 // 3 + 4:
+        raise Undecodable("a binary value is missing or too large")
+    try:
+        return base64.b64decode(text.encode("ascii"), validate=True)
+    except (ValueError, UnicodeEncodeError):
+        raise Undecodable("a binary value is not valid base64") from None
+
+
+def array_bytes(arr) -> str:
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(arr), allow_pickle=False)
+    return _b64(buffer.getvalue())
+
+
+def read_array(text):
+    import numpy as np
+
+    try:
+        arr = np.load(io.BytesIO(_unb64(text)), allow_pickle=False)
+    except Undecodable:
+        raise
+    except Exception as exc:  # a broken or pickled .npy
+        raise Undecodable(f"an array could not be read ({type(exc).__name__})") from None
+    if not isinstance(arr, np.ndarray) or arr.dtype.hasobject:
+        raise Undecodable("an array holds Python objects, which cannot be graded")
+    return arr
+
+
+# --------------------------------------------------------------------------- Keras
+
+def vet_keras_config(config) -> None:
+    """Refuse a model config that names code outside Keras, or a ``Lambda`` layer."""
+    stack = [(config, 0)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > 200:
+            raise Undecodable("the model's configuration is nested too deeply")
+        if isinstance(node, dict):
+            module = node.get("module")
+            if isinstance(module, str) and module.split(".")[0] not in _KERAS_PACKAGES:
+                name = node.get("class_name", "?")
+                raise Undecodable(f"the model uses `{name}` from `{module}`, which is not part of "
+                                  "Keras; only built-in Keras layers can be graded")
+            if node.get("class_name") in ("Lambda", "TFOpLambda"):
+                raise Undecodable("the model holds a Lambda layer, which cannot be graded "
+                                  "safely; use built-in layers instead")
+            stack.extend((v, depth + 1) for v in node.values())
+        elif isinstance(node, list):
+            stack.extend((v, depth + 1) for v in node)
+
+
+def model_bytes(model) -> str:
+    """The model saved as a ``.keras`` archive (weights, config and compile state)."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return _b64(path.read_bytes())
+
+
+def load_keras_file(path: Path, compile: bool = True):
+    """Load a ``.keras`` file that came from an untrusted side: vetted, then ``safe_mode=True``.
+
+    With ``compile=True`` a model whose compile state cannot be rebuilt (a custom schedule class,
+    say) is loaded uncompiled rather than refused."""
+    import keras
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            infos = archive.infolist()
+            if len(infos) > 50 or sum(i.file_size for i in infos) > 4 * MAX_BLOB:
+                raise Undecodable("the model file is too large")
+            config_info = archive.getinfo("config.json")
+            if config_info.file_size > MAX_CONFIG:
+                raise Undecodable("the model's configuration is too large")
+            config = json.loads(archive.read(config_info))
+    except Undecodable:
+        raise
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        raise Undecodable("the file is not a valid .keras model archive") from None
+    vet_keras_config(config)
+    errors = []
+    for attempt in ((True, False) if compile else (False,)):
+        try:
+            return keras.saving.load_model(path, compile=attempt, safe_mode=True)
+        except Exception as exc:  # Keras raises many kinds on configs it cannot rebuild
+            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+    raise Undecodable("the model could not be rebuilt from its saved form ("
+                      + errors[-1] + ")")
+
+
+def read_model(text):
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(_unb64(text))
+        return load_keras_file(path)
+
+
+def layer_data(layer, encode) -> dict:
+    from keras import saving
+
+    data = {"$": "layer", "config": saving.serialize_keras_object(layer)}
+    if layer.built:
+        data["build"] = layer.get_build_config()
+        data["weights"] = [encode(w) for w in layer.get_weights()]
+    return data
+
+
+def read_layer(data, decode):
+    from keras import saving
+
+    config = data.get("config")
+    vet_keras_config(config)
+    try:
+        layer = saving.deserialize_keras_object(config, safe_mode=True)
+        if data.get("build") is not None:
+            layer.build_from_config(data["build"])
+            layer.set_weights([decode(w) for w in data.get("weights", [])])
+    except Undecodable:
+        raise
+    except Exception as exc:
+        raise Undecodable(f"a layer could not be rebuilt ({type(exc).__name__})") from None
+    return layer
+
+
+# --------------------------------------------------------------------------- values
+
+def _is_model(value) -> bool:
+    cls = type(value)
+    return any(c.__module__.startswith("keras") and c.__name__ in ("Model", "Functional",
+                                                                   "Sequential")
+               for c in cls.__mro__)
+
+
+def _is_layer(value) -> bool:
+    return any(c.__module__.startswith("keras") and c.__name__ == "Layer" for c in type(value).__mro__)
+
+
+def describe(value) -> dict:
+    """What the other side may know of an object that stays where it is."""
+    cls = value if isinstance(value, type) else type(value)
+    mro = [f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", (cls,))]
+    return {"type": f"{type(value).__module__}.{type(value).__qualname__}",
+            "name": str(getattr(value, "__name__", type(value).__name__))[:100],
+            "callable": callable(value), "class": isinstance(value, type), "mro": mro[:30]}
+
+
+class Encoder:
+    """Turns a value into plain data. ``keep(value)`` is asked for objects that are not data: it
+    returns the id of a handle (the agent's side) or of a callback (the judge's side)."""
+
+    def __init__(self, keep, kind: str, identities=(), theirs=None):
+        self.keep, self.kind, self.theirs = keep, kind, theirs
+        self.identities = list(identities)   # objects sent back as {"$": "arg", "i": n}
+
+    def __call__(self, value, depth: int = 0):
+        import numpy as np
+
+        if depth > MAX_DEPTH:
+            raise Undecodable("the value is nested too deeply")
+        number = self.theirs(value) if self.theirs else None
+        if number is not None:  # a stand-in for an object of the other side: send its number
+            return {"$": "handle", "id": number, "info": {}}
+        for i, known in enumerate(self.identities):
+            if value is known and not isinstance(value, (bool, int, float, str, type(None))):
+                return {"$": "arg", "i": i}
+        if value is None or isinstance(value, (bool, str)):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value if abs(value) < 2**63 else {"$": "bigint", "v": str(value)}
+        if isinstance(value, float):
+            return value if math.isfinite(value) else {"$": "float", "v": repr(value)}
+        if value is Ellipsis:
+            return {"$": "ellipsis"}
+        if isinstance(value, (list, tuple)):
+            if len(value) > MAX_ITEMS:
+                raise Undecodable("a list is too long")
+            tag = "tuple" if isinstance(value, tuple) else "list"
+            return {"$": tag, "v": [self(v, depth + 1) for v in value]}
+        if isinstance(value, dict):
+            if len(value) > MAX_ITEMS:
+                raise Undecodable("a dict is too long")
+            return {"$": "dict", "v": [[self(k, depth + 1), self(v, depth + 1)]
+                                       for k, v in value.items()]}
+        if isinstance(value, (set, frozenset)):
+            return {"$": "set", "v": [self(v, depth + 1) for v in value]}
+        if isinstance(value, complex):
+            return {"$": "complex", "v": [value.real, value.imag]}
+        if isinstance(value, np.ndarray) and not value.dtype.hasobject:
+            return {"$": "array", "npy": array_bytes(value)}
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return {"$": "scalar", "npy": array_bytes(np.asarray(value))}
+        if isinstance(value, np.random.Generator):
+            return {"$": "generator", "state": self(value.bit_generator.state, depth + 1)}
+        module = type(value).__module__
+        if module.startswith(("tensorflow", "tf_keras")) and hasattr(value, "numpy") and hasattr(
+                value, "dtype") and type(value).__name__ in ("EagerTensor", "ResourceVariable",
+                                                             "Tensor", "UninitializedVariable"):
+            try:
+                arr = np.asarray(value.numpy())
+            except Exception:
+                return self._kept(value)
+            return {"$": "tensor", "npy": array_bytes(arr),
+                    "variable": "Variable" in type(value).__name__}
+        if module.startswith("keras") and type(value).__name__ == "Variable" and hasattr(
+                value, "numpy"):
+            return {"$": "tensor", "npy": array_bytes(np.asarray(value.numpy())), "variable": True}
+        if _is_model(value):
+            try:
+                return {"$": "model", "keras": model_bytes(value)}
+            except Exception:
+                return self._kept(value)
+        if _is_layer(value):
+            try:
+                return layer_data(value, lambda v: self(v, depth + 1))
+            except Exception:
+                return self._kept(value)
+        return self._kept(value)
+
+    def _kept(self, value):
+        number = self.keep(value)
+        if number is None:
+            raise Undecodable(f"a {type(value).__name__} cannot be sent across the sandbox wall")
+        tag = "handle" if self.kind == "handle" else "callback"
+        return {"$": tag, "id": number, "info": describe(value)}
+
+
+class Decoder:
+    """Turns plain data back into values. ``handle(id, info)`` and ``callback(id, info)`` build
+    the stand-ins for objects that stayed on the other side (``None``: refused)."""
+
+    def __init__(self, handle=None, callback=None, identities=()):
+        self.handle, self.callback = handle, callback
+        self.identities = list(identities)
+
+    def __call__(self, data, depth: int = 0):
+        import numpy as np
+
+        if depth > MAX_DEPTH:
+            raise Undecodable("the value is nested too deeply")
+        if data is None or isinstance(data, (bool, str, int, float)):
+            return data
+        if isinstance(data, list):
+            raise Undecodable("an untagged list")
+        if not isinstance(data, dict) or not isinstance(data.get("$"), str):
+            raise Undecodable("an untagged value")
+        tag, v = data["$"], data.get("v")
+        if tag in ("list", "tuple", "set"):
+            if not isinstance(v, list) or len(v) > MAX_ITEMS:
+                raise Undecodable(f"a malformed {tag}")
+            items = [self(x, depth + 1) for x in v]
+            return {"list": list, "tuple": tuple, "set": set}[tag](items)
+        if tag == "dict":
+            if not isinstance(v, list) or len(v) > MAX_ITEMS:
+                raise Undecodable("a malformed dict")
+            out = {}
+            for pair in v:
+                if not (isinstance(pair, list) and len(pair) == 2):
+                    raise Undecodable("a malformed dict")
+                key = self(pair[0], depth + 1)
+                try:
+                    out[key] = self(pair[1], depth + 1)
+                except TypeError:
+                    raise Undecodable("a dict key that cannot be hashed") from None
+            return out
+        if tag == "ellipsis":
+            return Ellipsis
+        if tag == "bigint" and isinstance(v, str) and len(v) < 5000:
+            try:
+                return int(v)
+            except ValueError:
+                pass
+        if tag == "float" and v in ("nan", "inf", "-inf"):
+            return float(v)
+        if tag == "complex" and isinstance(v, list) and len(v) == 2:
+            return complex(float(v[0]), float(v[1]))
+        if tag == "array":
+            return read_array(data.get("npy"))
+        if tag == "scalar":
+            arr = read_array(data.get("npy"))
+            if arr.shape != ():
+                raise Undecodable("a malformed scalar")
+            return arr[()]
+        if tag == "generator":
+            state = self(data.get("state"), depth + 1)
+            try:
+                bits = getattr(np.random, state["bit_generator"])
+                if not (isinstance(bits, type) and issubclass(bits, np.random.BitGenerator)):
+                    raise TypeError
+                generator = np.random.Generator(bits())
+                generator.bit_generator.state = state
+            except Exception:
+                raise Undecodable("a malformed random generator") from None
+            return generator
+        if tag == "tensor":
+            import tensorflow as tf
+
+            arr = read_array(data.get("npy"))
+            return tf.Variable(arr) if data.get("variable") else tf.constant(arr)
+        if tag == "model":
+            return read_model(data.get("keras"))
+        if tag == "layer":
+            return read_layer(data, lambda x: self(x, depth + 1))
+        if tag == "arg":
+            i = data.get("i")
+            if isinstance(i, int) and 0 <= i < len(self.identities):
+                return self.identities[i]
+            raise Undecodable("a reference to an unknown argument")
+        if tag in ("handle", "callback"):
+            make = self.handle if tag == "handle" else self.callback
+            number, info = data.get("id"), data.get("info")
+            if make is None or not isinstance(number, int) or not isinstance(info, dict):
+                raise Undecodable(f"an unexpected {tag}")
+            return make(number, _clean_info(info))
+        raise Undecodable(f"an unknown kind of value ({tag[:40]!r})")
+
+
+def _clean_info(info: dict) -> dict:
+    def text(x, limit=200):
+        return str(x)[:limit] if isinstance(x, str) else "?"
+    mro = info.get("mro") if isinstance(info.get("mro"), list) else []
+    return {"type": text(info.get("type")), "name": text(info.get("name"), 100),
+            "callable": info.get("callable") is True, "class": info.get("class") is True,
+            "mro": [text(m) for m in mro[:30]]}
+
+
+def dumps(message: dict) -> str:
+    return json.dumps(message, allow_nan=False, separators=(",", ":"))
+
+
+def loads(text, limit: int = 4 * MAX_BLOB) -> dict:
+    """A message from the other side: a JSON object, or :class:`Undecodable`."""
+    if not isinstance(text, str) or len(text) > limit:
+        raise Undecodable("a message is missing or too large")
+    try:
+        message = json.loads(text)
+    except (ValueError, RecursionError):
+        raise Undecodable("a message is not valid JSON") from None
+    if not isinstance(message, dict):
+        raise Undecodable("a message is not a JSON object")
+    return message

@@ -1,0 +1,276 @@
+"""The judge's side of the channel: stand-ins for the student's objects, and the link to the agent.
+
+A check written for the notebook (``t.call(conv2d, x, w)``, ``model.count_params()``) runs
+unchanged in the judge: data answers arrive as real values, Keras models as models rebuilt in
+safe mode, and everything else as a :class:`Remote` whose calls and attributes are forwarded to
+the kernel. Student code never runs here.
+"""
+from __future__ import annotations
+
+import builtins
+import itertools
+import time
+
+from ..checks.core import Fail
+from . import codec
+from .agent import Agent
+
+
+class CheckTimedOut(BaseException):
+    """The student's code did not answer within the question's limit (not caught by checks)."""
+
+    def __init__(self, limit: float, killed: bool):
+        super().__init__(limit, killed)
+        self.limit, self.killed = limit, killed
+
+
+class AgentLost(BaseException):
+    """The kernel stopped answering or answered nonsense (not caught by checks)."""
+
+
+class RemoteError(Exception):
+    """An exception the student's code raised in the kernel, by its type name."""
+
+
+_raised_types: dict[str, type] = {}
+
+
+def raised(info) -> BaseException:
+    """The exception to raise in the judge for one the student's code raised."""
+    info = info if isinstance(info, dict) else {}
+    name = str(info.get("type", "Exception"))[:80]
+    message = str(info.get("message", ""))[:300]
+    builtin = getattr(builtins, name, None)
+    if info.get("builtin") is True and isinstance(builtin, type) and issubclass(
+            builtin, Exception):
+        try:
+            return builtin(message)
+        except Exception:  # exceptions with unusual constructors
+            pass
+    if not name.isidentifier():
+        name = "Exception"
+    cls = _raised_types.setdefault(name, type(name, (RemoteError,), {}))
+    return cls(message)
+
+
+class Remote:
+    """A student's object that stays in the kernel."""
+
+    def __init__(self, link: Link, number: int, info: dict):
+        object.__setattr__(self, "_link", link)
+        object.__setattr__(self, "_number", number)
+        object.__setattr__(self, "_info", info)
+
+    @property
+    def __name__(self) -> str:
+        return self._info["name"]
+
+    def __repr__(self) -> str:
+        return f"<{self._info['type']} in the student's kernel>"
+
+    def __getattr__(self, name: str):
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return self._link.ask("getattr", self, name=name)
+
+    def __iter__(self):
+        return iter(self._link.ask("items", self))
+
+    def __len__(self) -> int:
+        value = self._link.ask("len", self)
+        if not isinstance(value, int):
+            raise TypeError("len() of the student's object is not an int")
+        return value
+
+    def __getitem__(self, key):
+        return self._link.ask("getitem", self, key=self._link.encoder()(key))
+
+    def remote_types(self) -> list[str]:
+        """``module.qualname`` of the object's class and its bases (for a class: its own)."""
+        return list(self._info["mro"])
+
+
+class RemoteFunction(Remote):
+    """A student's function, class or other callable: calls are forwarded to the kernel."""
+
+    def __call__(self, *args, **kwargs):
+        return self._link.call(self, args, kwargs)
+
+
+class Link:
+    """Requests to the agent through a transport; decodes every reply as untrusted data."""
+
+    def __init__(self, transport):
+        self.transport = transport
+        self.deadline: float | None = None
+        self.limit = 0.0
+        self._callbacks: dict[int, object] = {}
+        self._ids = itertools.count(1)
+
+    # ---------------------------------------------------------------- codec hooks
+    def _keep(self, fn) -> int | None:
+        if not callable(fn):
+            return None
+        number = next(self._ids)
+        self._callbacks[number] = fn
+        return number
+
+    @staticmethod
+    def _theirs(value) -> int | None:
+        return value._number if isinstance(value, Remote) else None
+
+    def encoder(self) -> codec.Encoder:
+        return codec.Encoder(self._keep, "callback", theirs=self._theirs)
+
+    def decoder(self, identities=()) -> codec.Decoder:
+        def proxy(number, info):
+            return (RemoteFunction if info["callable"] else Remote)(self, number, info)
+        return codec.Decoder(handle=proxy, identities=identities)
+
+    # ---------------------------------------------------------------- the exchange
+    def request(self, message: dict) -> dict:
+        """Send one request; answer the agent's callbacks until its reply comes."""
+        text = self.transport.exchange(codec.dumps(message), self)
+        for _ in range(100_000):
+            try:
+                reply = codec.loads(text)
+            except codec.Undecodable as exc:
+                raise AgentLost(f"the kernel sent an unreadable reply ({exc})") from None
+            if reply.get("op") != "callback":
+                if "error" in reply:
+                    raise AgentLost(f"the grader's agent in the kernel failed: "
+                                    f"{str(reply['error'])[:200]}")
+                return reply
+            text = self.transport.exchange(self.answer_callback(reply), self)
+        raise AgentLost("the kernel called back too often")
+
+    def answer_callback(self, message: dict) -> str:
+        """Run a judge function that the student's code called, on the data it sent."""
+        fn = self._callbacks.get(message.get("id"))
+        try:
+            if fn is None:
+                raise codec.Undecodable("an unknown callback")
+            decode = self.decoder()
+            args = [decode(a) for a in message.get("args", [])]
+            kwargs = {str(k): decode(v) for k, v in message.get("kwargs", [])}
+            return codec.dumps({"value": self.encoder()(fn(*args, **kwargs))})
+        except (CheckTimedOut, AgentLost):
+            raise
+        except Exception as exc:
+            return codec.dumps({"raised": f"{type(exc).__name__}: {str(exc)[:200]}"})
+
+    def _value(self, reply: dict, what: str, identities=()):
+        if "value" in reply:
+            try:
+                return self.decoder(identities)(reply["value"])
+            except codec.Undecodable as exc:
+                raise Fail(f"{what} gave a value the grader cannot read: {exc}.") from None
+        if "raised" in reply:
+            raise raised(reply["raised"])
+        if reply.get("interrupted"):
+            raise KeyboardInterrupt()
+        if "unsendable" in reply:
+            raise Fail(f"{what} gave a value that cannot be graded "
+                       f"({str(reply['unsendable'])[:200]}).")
+        raise AgentLost("the kernel sent a reply without a value")
+
+    def ask(self, op: str, target: Remote, **fields):
+        reply = self.request(dict(fields, op=op, id=target._number))
+        return self._value(reply, f"`{target.__name__}`")
+
+    def call(self, target: Remote, args, kwargs):
+        import numpy as np
+
+        encode = self.encoder()
+        try:
+            message = {"op": "call", "id": target._number, "errstate": np.geterr(),
+                       "args": [encode(a) for a in args],
+                       "kwargs": [[str(k), encode(v)] for k, v in kwargs.items()]}
+        except codec.Undecodable as exc:  # a check passed something that cannot travel
+            raise RuntimeError(f"a check argument cannot be sent to the kernel: {exc}") from None
+        reply = self.request(message)
+        given = list(args) + list(kwargs.values())
+        for item in reply.get("changed") or []:
+            if isinstance(item, list) and len(item) == 2 and isinstance(item[0], int) \
+                    and 0 <= item[0] < len(given):
+                try:
+                    update_in_place(given[item[0]], self.decoder()(item[1]))
+                except codec.Undecodable:
+                    pass
+        return self._value(reply, f"`{target.__name__}`", identities=given)
+
+    def describe(self, names) -> dict:
+        reply = self.request({"op": "describe", "names": list(names)})
+        found = reply.get("names")
+        if not isinstance(found, dict):
+            raise AgentLost("the kernel did not describe its variables")
+        return found
+
+    def release(self) -> None:
+        self.request({"op": "release"})
+
+
+def update_in_place(original, new) -> None:
+    """Make a judge object show what the student's code did to its copy in the kernel."""
+    import numpy as np
+
+    if isinstance(original, np.ndarray) and isinstance(new, np.ndarray):
+        if original.shape == new.shape and original.flags.writeable:
+            original[...] = new
+    elif isinstance(original, list) and isinstance(new, list):
+        original[:] = new
+    elif isinstance(original, (dict, set)) and type(new) is type(original):
+        original.clear()
+        original.update(new)
+    elif isinstance(original, np.random.Generator) and isinstance(new, np.random.Generator):
+        original.bit_generator.state = new.bit_generator.state
+    elif codec._is_model(original) or codec._is_layer(original):
+        try:
+            if [w.shape for w in original.weights] == [w.shape for w in new.weights]:
+                original.set_weights(new.get_weights())
+            mine = getattr(original, "layers", [original])
+            theirs = getattr(new, "layers", [new])
+            original.trainable = new.trainable
+            if len(mine) == len(theirs):
+                for a, b in zip(mine, theirs):
+                    a.trainable = b.trainable
+        except Exception:
+            pass
+
+
+class Namespace(dict):
+    """The notebook's variables as the judge sees them: decoded on first use."""
+
+    def __init__(self, link: Link, described: dict):
+        super().__init__()
+        self.link, self.described = link, described
+        for name, entry in described.items():
+            if isinstance(entry, dict) and not entry.get("missing"):
+                dict.__setitem__(self, name, None)
+
+    def __getitem__(self, name):
+        entry = self.described[name]
+        if "unsendable" in entry:
+            raise Fail(f"`{name}` cannot be graded: {str(entry['unsendable'])[:200]}.")
+        try:
+            return self.link.decoder()(entry.get("value"))
+        except codec.Undecodable as exc:
+            raise Fail(f"`{name}` cannot be graded: {exc}.") from None
+
+
+class LoopbackTransport:
+    """The agent in this process, reached only through JSON text: for tests of the judge."""
+
+    def __init__(self, namespace: dict):
+        self.link: Link | None = None
+        self.agent = Agent(namespace, self._callback)
+
+    def _callback(self, text: str) -> str:
+        return self.link.answer_callback(codec.loads(text))
+
+    def exchange(self, text: str, link: Link) -> str:
+        self.link = link
+        started = time.monotonic()
+        reply = self.agent.handle(text)
+        link.elapsed = time.monotonic() - started
+        return reply
