@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from utils.checks.core import FAIL, NOT_ATTEMPTED, questions_of
-from utils.checks.tracking import lesson_modules
+from utils.checks.core import lesson_modules
 
 QUESTIONS = [q for module in lesson_modules().values() for q in questions_of(module)]
 BAD_VALUES = {

@@ -1,5 +1,6 @@
 """The check framework: statuses, scores, messages, display, hints, solutions, progress."""
 import json
+from pathlib import Path
 import types
 
 import numpy as np
@@ -95,7 +96,7 @@ def test_hints_and_solution_never_raise(capsys, monkeypatch, tmp_path):
     q.hint(2)
     q.hint(7)
     q.hint("x")
-    monkeypatch.setattr(core, "SOLUTIONS_DIR", tmp_path)
+    monkeypatch.setattr(core, "SOLUTION_STORE", tmp_path)
     q.solution()
     (tmp_path / "lesson99.json").write_text(json.dumps({"q1": "answer = 42"}))
     q.solution()
@@ -113,10 +114,22 @@ def test_check_records_progress(monkeypatch, tmp_path, capsys):
 
 def test_progress_summary_lists_lessons(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
-    fake = types.SimpleNamespace(q1=make_question(doubling_checker))
-    monkeypatch.setattr(progress, "lesson_modules", lambda: {"99": fake})
+    monkeypatch.setattr(progress, "question_keys", lambda: {"99": ["q1", "q2"]})
     progress.record("99", "q1", PASS)
-    assert "99" in progress.summary() and "1/1" in progress.summary()
+    assert "99" in progress.summary() and "1/2" in progress.summary()
+
+
+def test_progress_does_not_import_the_lessons():
+    """progress() reads the questions from source: no lesson module, so no TensorFlow."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from utils.checks import progress; progress(); "
+            "print(sorted(m for m in sys.modules if m.startswith(('utils.checks.lesson', "
+            "'tensorflow'))))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=Path(__file__).resolve().parent.parent).stdout
+    assert out.strip().splitlines()[-1] == "[]", out
 
 
 def test_progress_can_be_switched_off(monkeypatch):

@@ -1,7 +1,7 @@
 """Lesson 07 checks: the reference answers PASS, plausible student mistakes FAIL with a clear message."""
 import numpy as np
 import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import assert_judge_agrees, assert_covers_every_question, assert_fails_with
 
 from utils.checks import PASS
 from utils.checks import lesson07 as L
@@ -66,6 +66,16 @@ CORRECT = {
 def test_correct_answers_pass(key):
     result = getattr(L, key).evaluate(namespace={}, **CORRECT[key])
     assert result.status == PASS, result.messages
+
+
+@pytest.mark.parametrize("key", CORRECT)
+def test_judge_gives_the_same_verdict(key):
+    assert_judge_agrees(getattr(L, key), CORRECT[key])
+
+
+def test_judge_agrees_on_the_free_design(trained, monkeypatch):
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    assert_judge_agrees(L.q6, {"model": trained[0], "history": trained[1]})
 
 
 def test_free_design_passes_in_smoke_mode(trained, monkeypatch):

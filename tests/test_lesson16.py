@@ -4,7 +4,7 @@ import inspect
 import keras
 import numpy as np
 import pytest
-from helpers import assert_covers_every_question, assert_fails_with
+from helpers import assert_judge_agrees, assert_covers_every_question, assert_fails_with
 
 from utils.checks import PASS, lesson16
 from utils.checks.lesson16 import q1, q2, q3, q4, q5, q6
@@ -99,6 +99,7 @@ def test_reference_answers_pass(saved_models, low_threshold):
     for question, answers in given.items():
         result = question.evaluate(namespace={}, **answers)
         assert result.status == PASS, (question.label, result.messages)
+        assert_judge_agrees(question, answers)
 
 
 def test_choose_data_passes_with_another_copy_of_the_exception_class():

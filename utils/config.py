@@ -7,9 +7,9 @@ on the bundled data.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from .course import ROOT
+
 DATA_DIR = ROOT / "data"
 SEED = 42
 

@@ -23,12 +23,11 @@ from pathlib import Path
 
 import nbformat
 
-from .config import ROOT
+from .course import LESSONS_DIR, ROOT, SOLUTION_STORE, SOLUTIONS_DIR
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 CHECK_CALL = re.compile(r"\bq(\d+)\.check\(")
-SOLUTIONS, LESSONS = ROOT / "solutions", ROOT / "lessons"
-STORE = ROOT / "utils" / "checks" / "solutions"
+SOLUTIONS, LESSONS, STORE = SOLUTIONS_DIR, LESSONS_DIR, SOLUTION_STORE
 
 
 class ReleaseError(ValueError):

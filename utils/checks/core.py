@@ -23,9 +23,10 @@ from pathlib import Path
 
 import numpy as np
 
-PASS, FAIL, NOT_ATTEMPTED, ERROR = "PASS", "FAIL", "NOT ATTEMPTED", "ERROR"
+from ..course import SOLUTION_STORE
+from .status import ERROR, FAIL, NOT_ATTEMPTED, PASS
+
 MIME = "application/vnd.cnn-course.check+json"
-SOLUTIONS_DIR = Path(__file__).resolve().parent / "solutions"
 _COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", NOT_ATTEMPTED: "#9a6700", ERROR: "#8250df"}
 _ICONS = {PASS: "✅", FAIL: "❌", NOT_ATTEMPTED: "✏️", ERROR: "⚠️"}
 
@@ -152,9 +153,11 @@ class Tester:
 class Question:
     """One exercise: ``check()``, ``hint(n)``, ``solution()``."""
 
-    def __init__(self, lesson: str, number: int, names, checker, hints=(), title: str = ""):
+    def __init__(self, lesson: str, number: int, names, checker, hints=(), title: str = "",
+                 in_kernel: bool = False):
         self.lesson, self.number, self.names = lesson, number, tuple(names)
         self.checker, self.hints, self.title = checker, list(hints), title
+        self.in_kernel = in_kernel
 
     @property
     def label(self) -> str:
@@ -250,21 +253,26 @@ class _Markdown:
 
 def solution_code(lesson: str, key: str) -> str | None:
     """The solution code stored by the release step for one question, or None."""
-    path = SOLUTIONS_DIR / f"lesson{lesson}.json"
+    path = SOLUTION_STORE / f"lesson{lesson}.json"
     try:
         return json.loads(path.read_text(encoding="utf-8")).get(key)
     except (OSError, ValueError):
         return None
 
 
-def question(names, hints=()):
-    """Decorator turning ``def qN(t, *answers)`` in ``lessonNN.py`` into a :class:`Question`."""
+def question(names, hints=(), in_kernel: bool = False):
+    """Decorator turning ``def qN(t, *answers)`` in ``lessonNN.py`` into a :class:`Question`.
+
+    ``in_kernel=True``: the grader cannot judge this check from plain data yet (its answer is a
+    tf.data pipeline, a KerasTuner object, code that trains a model it is given, ...), so it runs
+    inside the submission's sandbox, where a crafted notebook could forge its verdict. The
+    gradebook says so for every such question (see docs/grading.md)."""
 
     def wrap(fn) -> Question:
         module = sys.modules[fn.__module__].__name__.rsplit(".", 1)[-1]
         lesson = module.removeprefix("lesson")
         title = (inspect.getdoc(fn) or "").splitlines()[0] if fn.__doc__ else ""
-        return Question(lesson, int(fn.__name__.lstrip("q")), names, fn, hints, title)
+        return Question(lesson, int(fn.__name__.lstrip("q")), names, fn, hints, title, in_kernel)
 
     return wrap
 
@@ -278,3 +286,12 @@ def questions_of(module) -> list[Question]:
 def grade_all(module, namespace: dict) -> list[dict]:
     """Evaluate every question of ``module`` against ``namespace``; used by the grader."""
     return [dict(q.evaluate(namespace).to_dict(), key=q.key) for q in questions_of(module)]
+
+
+def lesson_modules() -> dict:
+    """Every lesson check module, imported, by lesson number (this imports TensorFlow)."""
+    import importlib
+
+    from ..course import lesson_numbers
+
+    return {n: importlib.import_module(f"utils.checks.lesson{n}") for n in lesson_numbers()}

@@ -187,7 +187,7 @@ def _epoch(t, ds, label: str):
     "batches are shuffled).",
     "Use a shuffle buffer as large as the dataset (`len(x)`), shuffle only when `training` is "
     "True, and finish with `.prefetch(tf.data.AUTOTUNE)`.",
-])
+], in_kernel=True)
 def q3(t, make_dataset):
     """a tf.data input pipeline: map, cache, shuffle, batch, prefetch"""
     rng = np.random.default_rng(83)

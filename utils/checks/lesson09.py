@@ -239,7 +239,7 @@ def q5(t, bce_from_logits):
     "Compute log(p_t) stably as minus the binary cross-entropy from logits "
     "(`keras.ops.binary_crossentropy(y, logits, from_logits=True)`), multiply by "
     "`(1 - p_t) ** gamma`, and average over the last axis.",
-])
+], in_kernel=True)
 def q6(t, focal_loss):
     """binary focal loss as a Keras-compatible custom loss"""
     rng = np.random.default_rng(96)

@@ -228,7 +228,7 @@ def _bowl_grad(p):
     "Give step the state it returned last time (None on the first call); Adam needs it to count "
     "its steps.",
     "Pass the extra keyword arguments (**hyper) on to every call of step, e.g. momentum=0.9.",
-])
+], in_kernel=True)
 def q6(t, optimize):
     """run any step function along a gradient field and return the path"""
     cases = [

@@ -167,7 +167,7 @@ def _schedule_values(t, schedule, steps, where: str, as_tensor: bool = False) ->
     "get_config must return the four constructor arguments by name, so that "
     "WarmupCosine(**config) rebuilds the same schedule. With warmup_steps=0, avoid dividing by 0 "
     "(keras.ops.maximum(warmup_steps, 1)).",
-])
+], in_kernel=True)
 def q5(t, WarmupCosine):
     """a LearningRateSchedule subclass: linear warmup, then cosine decay"""
     base = schedules.LearningRateSchedule
@@ -303,7 +303,7 @@ def q6(t, plateau_lrs):
     "at every step: that is an exponential schedule.",
     "ExponentialDecay computes initial * rate ** (step / decay_steps); nothing stops the rate from "
     "being larger than 1.",
-])
+], in_kernel=True)
 def q7(t, make_range_schedule):
     """an exponentially increasing learning rate for the LR range test"""
     for lr_min, lr_max, n_steps in [(1e-5, 1.0, 300), (1e-4, 10.0, 50), (1e-3, 0.1, 7)]:

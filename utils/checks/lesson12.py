@@ -352,7 +352,7 @@ def _silence_main_branch(model, rng):
     "and a final ReLU.",
     "The shortcut is `x` itself when the shape does not change; when `stride != 1` OR the number "
     "of channels changes, it is Conv2D(filters, 1, strides=stride, use_bias=False) -> BN.",
-    "`x.shape[-1]` is the number of input channels. Return the output tensor, not a Model."])
+    "`x.shape[-1]` is the number of input channels. Return the output tensor, not a Model."], in_kernel=True)
 def q6(t, residual_block):
     """a residual block with identity or projection shortcut"""
     import keras

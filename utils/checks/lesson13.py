@@ -130,7 +130,7 @@ CV_CASES = [((20, 20, 20), 4, 2, 0), ((30, 20, 10), 5, 1, 1)]
     "Inside the loop call `model = build_model()` (a fresh model for every fold), fit it on "
     "`x[train_idx], y[train_idx]` for `epochs` epochs, and measure the accuracy on `x[val_idx]`.",
     "Return `{'folds': [(train_idx, val_idx), ...], 'scores': [...], 'mean': np.mean(scores), "
-    "'std': np.std(scores)}`."])
+    "'std': np.std(scores)}`."], in_kernel=True)
 def q1(t, cross_validate):
     """stratified k-fold cross-validation of a Keras model"""
     rng = np.random.default_rng(1301)
@@ -364,7 +364,7 @@ def q4(t, confusion_matrix, precision_recall):
     "`build_model()` fitted on `x[idx], y[idx]` (the same idx for both!).",
     "Return the list of trained models; `ensemble_proba` stacks `model.predict(x, verbose=0)` of "
     "every member and averages over the members (axis 0).",
-    "About 63 % of the examples appear in a bootstrap sample, some of them several times."])
+    "About 63 % of the examples appear in a bootstrap sample, some of them several times."], in_kernel=True)
 def q5(t, bagging_fit, ensemble_proba):
     """bagging: bootstrap samples and averaged probabilities"""
     rng = np.random.default_rng(1305)

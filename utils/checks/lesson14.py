@@ -153,7 +153,7 @@ def _compile_problem(model, values, where) -> str | None:
     "hp.conditional_scope('dropout', [True]):`) returns None while dropout is off.",
     "The learning rate spans two orders of magnitude: `sampling='log'`. Pass it to "
     "`keras.optimizers.Adam(learning_rate=...)` and compile with "
-    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."])
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."], in_kernel=True)
 def q1(t, build_cnn):
     """a CNN search space with a conditional hyperparameter"""
     import keras
@@ -258,7 +258,7 @@ def _gridsearch_trials(case: str) -> int:
     "yourself: Int(1, 10, step=4) takes 1, 5 and 9.",
     "With conditions, count distinct combinations of the ACTIVE values: loop over "
     "itertools.product of all value lists, set `probe = hp.copy(); probe.values = {...}`, keep "
-    "`(h.name, value)` only where `probe.is_active(h)`, and count the distinct tuples."])
+    "`(h.name, value)` only where `probe.is_active(h)`, and count the distinct tuples."], in_kernel=True)
 def q2(t, grid_size):
     """the number of trials of a grid search"""
     if not callable(grid_size):
@@ -379,7 +379,7 @@ TABLE_CASES = {
     "Keep a trial only if `trial.status == 'COMPLETED'` (a failed trial has score None) and "
     "`name in trial.hyperparameters.values`; go through the trial ids in sorted order.",
     "Return `np.array(values, dtype=float), np.array(scores, dtype=float)`: float(True) is 1.0, "
-    "and an empty list gives an empty array of shape (0,)."])
+    "and an empty list gives an empty array of shape (0,)."], in_kernel=True)
 def q4(t, trial_scores):
     """hyperparameter values and scores of the finished trials"""
     if not callable(trial_scores):
@@ -434,7 +434,7 @@ def _fit_call(t, hypermodel, hp, where):
     "Inside fit, declare the hyperparameter with `hp.Choice('batch_size', [32, 64, 128])` and "
     "pass its value to `model.fit(*args, batch_size=..., **kwargs)`.",
     "Return what `model.fit` returns (the History): the tuner reads the validation metrics "
-    "from it."])
+    "from it."], in_kernel=True)
 def q5(t, BatchSizeHyperModel):
     """tune the batch size by overriding HyperModel.fit"""
     import keras

@@ -211,7 +211,7 @@ def q1(t, split_classes):
     "`keras.Input(shape=base.input_shape[1:])`, return `keras.Model(inputs, outputs)`.",
     "Call the base as `base(inputs, training=False)` so that it runs in inference mode, then "
     "`Flatten()`, `Dropout(0.5)` and one `Dense(num_classes, activation='softmax')`.",
-    "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."])
+    "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."], in_kernel=True)
 def q2(t, add_new_head):
     """freeze a pretrained base and put a new classifier head on it"""
     for shape, widths, k in (((10, 12, 1), (4, 6), 3), ((9, 9, 2), (3, 5), 7)):
@@ -305,7 +305,7 @@ def _head_model(base, k=3):
     "Fine-tuning moves pretrained weights only a little: a learning rate 10 to 100 times lower "
     "than for the head, e.g. `keras.optimizers.Adam(1e-5)`.",
     "The labels are integer class ids: `loss='sparse_categorical_crossentropy'`, "
-    "`metrics=['accuracy']`."])
+    "`metrics=['accuracy']`."], in_kernel=True)
 def q4(t, compile_for_fine_tuning):
     """recompile for fine-tuning with a low learning rate"""
     import keras

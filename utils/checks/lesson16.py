@@ -104,7 +104,7 @@ def _unavailable_class(fn):
     "load_fashion_mnist('small') for the fallback.",
     "Return a 4-tuple (source, (x_train, y_train), (x_test, y_test), reason) where source is one "
     "of 'cifar10', 'fashion-full', 'fashion-small' and reason is a sentence for the reader.",
-])
+], in_kernel=True)
 def q1(t, choose_data):
     """choose the dataset automatically and explain the choice"""
     if not callable(choose_data):

@@ -1,10 +1,16 @@
-"""A small local record of which questions passed, with a summary."""
+"""A small local record of which questions passed, with a summary.
+
+It never imports a lesson's check module (and so never TensorFlow): the questions of each lesson
+are read from the modules' source.
+"""
 from __future__ import annotations
 
-import importlib
 import json
 import os
 from pathlib import Path
+
+from ..course import check_module, lesson_numbers
+from .status import PASS
 
 
 def progress_file() -> Path | None:
@@ -40,23 +46,19 @@ def record(lesson: str, key: str, status: str) -> None:
         pass
 
 
-def lesson_modules() -> dict:
-    """Every lesson check module that exists, by lesson number."""
-    folder = Path(__file__).parent
-    found = {}
-    for path in sorted(folder.glob("lesson[0-9][0-9].py")):
-        found[path.stem.removeprefix("lesson")] = importlib.import_module(f"utils.checks.{path.stem}")
-    return found
+def question_keys() -> dict[str, list[str]]:
+    """Every lesson's question keys, read from the check modules' source."""
+    from ..grading.lessons import questions_in
+
+    return {lesson: [q.key for q in questions_in(check_module(lesson))]
+            for lesson in lesson_numbers()}
 
 
 def summary() -> str:
     """Text summary of passed questions per lesson."""
-    from .core import PASS, questions_of
-
     data = load()
     lines = ["Lesson  passed  questions"]
-    for lesson, module in lesson_modules().items():
-        keys = [q.key for q in questions_of(module)]
+    for lesson, keys in question_keys().items():
         passed = [k for k in keys if data.get(lesson, {}).get(k) == PASS]
         bar = "".join("#" if k in passed else "." for k in keys)
         lines.append(f"  {lesson}    {len(passed):>2}/{len(keys):<2}    {bar}")

@@ -168,6 +168,19 @@ class Agent:
         target, key = self._target(request), self.decoder()(request.get("key"))
         return self._run(request, lambda: target[key])
 
+    def op_evaluate(self, request: dict) -> dict:
+        """Run one of the lesson's checks here (questions marked ``in_kernel``)."""
+        import importlib
+
+        from ..checks.core import questions_of
+
+        lesson, key = str(request.get("lesson")), str(request.get("key"))
+        module = importlib.import_module(f"utils.checks.lesson{lesson}")
+        [q] = [q for q in questions_of(module) if q.key == key]
+        with contextlib.redirect_stdout(io.StringIO()):
+            result = q.evaluate(namespace=self.namespace)
+        return {"status": result.status, "score": result.score, "messages": result.messages}
+
     def op_release(self, request: dict) -> dict:
         self.handles.clear()
         return {"released": True}

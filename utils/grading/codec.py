@@ -156,7 +156,8 @@ def read_layer(data, decode):
     try:
         layer = saving.deserialize_keras_object(config, safe_mode=True)
         if data.get("build") is not None:
-            layer.build_from_config(data["build"])
+            if not layer.built:
+                layer.build_from_config(data["build"])
             layer.set_weights([decode(w) for w in data.get("weights", [])])
     except Undecodable:
         raise
@@ -206,6 +207,8 @@ class Encoder:
         for i, known in enumerate(self.identities):
             if value is known and not isinstance(value, (bool, int, float, str, type(None))):
                 return {"$": "arg", "i": i}
+        if isinstance(value, np.generic) and not isinstance(value, np.object_):
+            return {"$": "scalar", "npy": array_bytes(np.asarray(value))}
         if value is None or isinstance(value, (bool, str)):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -230,8 +233,6 @@ class Encoder:
             return {"$": "complex", "v": [value.real, value.imag]}
         if isinstance(value, np.ndarray) and not value.dtype.hasobject:
             return {"$": "array", "npy": array_bytes(value)}
-        if isinstance(value, np.generic) and not isinstance(value, np.object_):
-            return {"$": "scalar", "npy": array_bytes(np.asarray(value))}
         if isinstance(value, np.random.Generator):
             return {"$": "generator", "state": self(value.bit_generator.state, depth + 1)}
         module = type(value).__module__
