@@ -18,22 +18,22 @@ def judge_questions(link: Link, questions: list[Question], limit: float,
                     group: str = "lesson") -> list[QuestionResult]:
     """Every question's verdict on the notebook behind ``link`` (each gets ``limit`` seconds).
 
-    Stops asking at the first question that loses the kernel; the rest are not judged (the
-    caller may restart the kernel and continue with :func:`judge_questions` on what is left)."""
+    Each question sees fresh stand-ins for the notebook's variables, released afterwards. Stops
+    at the first question that loses the kernel; the rest are not judged (the caller may restart
+    the kernel and continue with :func:`judge_questions` on what is left)."""
     results: list[QuestionResult] = []
-    names = sorted({n for q in questions for n in q.names})
-    link.limit, link.deadline = limit, time.monotonic() + limit
-    try:
-        described = link.describe(names)
-    except CheckTimedOut as exc:
-        return [_timed_out(q, group, exc, 0.0) for q in questions[:1]]
-    except AgentLost:
-        return []
     for q in questions:
+        start = time.monotonic()
+        link.limit, link.spent = limit, 0.0
+        try:
+            described = link.describe(q.names)
+        except CheckTimedOut as exc:
+            results.append(_timed_out(q, group, exc, time.monotonic() - start))
+            break
+        except AgentLost:
+            break
         missing = [n for n in q.names if not isinstance(described.get(n), dict)
                    or described[n].get("missing")]
-        start = time.monotonic()
-        link.deadline = start + limit
         try:
             if q.in_kernel:
                 record = _in_kernel(link, q, missing, group)
