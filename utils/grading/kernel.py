@@ -26,6 +26,16 @@ INTERRUPT_GRACE = 10.0   # seconds the code gets to stop after an interrupt befo
 AGENT_CELL = "import utils.grading.agent as _course_agent\n_course_agent.serve(globals())"
 
 
+def _die_with_parent() -> None:
+    """Without the sandbox: the kernel gets SIGKILL when its worker dies (Linux only)."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 class KernelDied(Exception):
     """The kernel could not be started."""
 
@@ -68,7 +78,8 @@ class Kernel:
             env = dict(os.environ, **self.env, IPYTHONDIR=str(self.tmp / "ipython"),
                        MPLCONFIGDIR=str(self.tmp / "matplotlib"))
             self.process = subprocess.Popen(argv, cwd=self.work, env=env, stdin=subprocess.DEVNULL,
-                                            stdout=log, stderr=log, start_new_session=True)
+                                            stdout=log, stderr=log, start_new_session=True,
+                                            preexec_fn=_die_with_parent)
         log.close()
         client = BlockingKernelClient()
         client.load_connection_info(dict(info, ip=str(self.link_dir / f"k{tag}")))
@@ -118,8 +129,6 @@ class Kernel:
                 name = f"signal {-code}"
             return f"the kernel was killed by {name}" + (" (out of memory?)" if name == "SIGKILL"
                                                           else "")
-        if self.use_sandbox:  # bubblewrap passes on the kernel's exit status
-            return f"the kernel exited with code {code}"
         return f"the kernel exited with code {code}"
 
     # ---------------------------------------------------------------- cells
