@@ -1,4 +1,4 @@
-"""The classroom grader (utils/grade.py) on a corpus of submissions generated from a real lesson.
+"""The classroom grader (utils/grading/) on a corpus of submissions generated from a real lesson.
 
 One batch run (2 workers, smoke mode) grades the whole corpus: the solution, the untouched lesson,
 a partly solved copy, a crash, an endless loop, a kernel that dies, a deleted answer, deleted
@@ -19,7 +19,10 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
-from utils import grade
+from utils.course import lesson_numbers
+from utils.grading import intake, lessons
+from utils.grading.cli import main as grade_main
+from utils.grading.sandbox import unavailable_reason
 from utils.checks.core import MIME
 from utils.notebooks import check_cells
 
@@ -81,12 +84,12 @@ def build_corpus(lesson: str, master_path: Path, student_path: Path, folder: Pat
     solution = nbformat.read(master_path, as_version=4)
     untouched = nbformat.read(student_path, as_version=4)
     assert len(solution.cells) == len(untouched.cells), "lesson and master differ in cells"
-    questions = grade.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")
-    keys = [q["key"] for q in questions]
+    questions = lessons.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")
+    keys = [q.key for q in questions]
     first_q = check_cells(untouched)[0]
     first_check = next(i for i, c in enumerate(untouched.cells)
                        if c.cell_type == "code" and f"q{first_q}.check()" in c.source)
-    first_name = next(q["names"][0] for q in questions if q["key"] == f"q{first_q}")
+    first_name = next(q.names[0] for q in questions if q.key == f"q{first_q}")
     exercises = [i for i, (a, b) in enumerate(zip(solution.cells, untouched.cells, strict=True))
                  if a.source != b.source]
     assert exercises and exercises[0] < first_check, "no exercise cell before the first check"
@@ -98,15 +101,15 @@ def build_corpus(lesson: str, master_path: Path, student_path: Path, folder: Pat
             partial.cells[i] = copy.deepcopy(solution.cells[i])
     unanswered = set().union(*[_placeholders(untouched.cells[i].source)
                                for i in exercises if i > first_check] or [set()])
-    partial_scores = {q["key"]: 0 if set(q["names"]) & unanswered else 1 for q in questions}
+    partial_scores = {q.key: 0 if set(q.names) & unanswered else 1 for q in questions}
     assert partial_scores[f"q{first_q}"] == 1 and 0 in partial_scores.values(), partial_scores
 
     after_first_check = first_check + 1
     ones, zeros = dict.fromkeys(keys, 1), dict.fromkeys(keys, 0)
-    deleted = {q["key"]: 0 if first_name in q["names"] else 1 for q in questions}
+    deleted = {q.key: 0 if first_name in q.names else 1 for q in questions}
     no_checks = copy.deepcopy(solution)
     no_checks.cells = [c for c in no_checks.cells
-                       if not (c.cell_type == "code" and grade.is_check_only(c.source))]
+                       if not (c.cell_type == "code" and intake.is_check_only(c.source))]
     module = f"utils.checks.lesson{lesson}"
     grade_mime = MIME
     fake = ("from utils.checks.core import Result\n"
@@ -228,10 +231,11 @@ def test_batch_grading_of_the_corpus(tmp_path):
         encoding="utf-8")
     before = _hashes(submissions)
     out, feedback = tmp_path / "grades.csv", tmp_path / "feedback"
-    code = grade.main([str(submissions), str(submissions / f"text_{lesson}.txt"),
+    sandboxing = [] if unavailable_reason() is None else ["--no-sandbox"]
+    code = grade_main([str(submissions), str(submissions / f"text_{lesson}.txt"),
                        "--lesson", lesson, "--out", str(out), "--workers", "2",
                        "--cell-timeout", str(CELL_TIMEOUT), "--timeout", "900",
-                       "--tests", str(private), "--feedback-dir", str(feedback)])
+                       "--tests", str(private), "--feedback-dir", str(feedback)] + sandboxing)
     assert code == 0, "the grader stopped with a usage error (see stderr)"
 
     # the submissions are unchanged, byte for byte
@@ -247,7 +251,7 @@ def test_batch_grading_of_the_corpus(tmp_path):
 
     # a feedback file per student, with the status, the total and each question's result
     for row in rows:
-        text = (feedback / f"{grade.safe_file_name(row['student'])}.md").read_text(encoding="utf-8")
+        text = (feedback / f"{intake.safe_file_name(row['student'])}.md").read_text(encoding="utf-8")
         assert f"status: **{row['status']}**" in text
         assert f"{row['total']} / {row['max']}" in text
     solution = (feedback / "solution.md").read_text(encoding="utf-8")
@@ -265,14 +269,14 @@ def test_batch_grading_of_the_corpus(tmp_path):
 ])
 def test_student_name_rule(file, student, tmp_path):
     path = tmp_path / "subs" / file
-    assert grade.student_name(path, "03", "03_convolution", roots=[tmp_path / "subs"]) == student
+    assert intake.student_name(path, "03", "03_convolution", roots=[tmp_path / "subs"]) == student
 
 
 def test_lesson_numbers_are_normalised():
-    assert {grade.normalise_lesson(t) for t in ("3", "03", "lesson03", "Lesson 3",
+    assert {lessons.normalise_lesson(t) for t in ("3", "03", "lesson03", "Lesson 3",
                                                 "03_convolution")} == {"03"}
-    with pytest.raises(grade.UsageError, match="lesson number"):
-        grade.normalise_lesson("three")
+    with pytest.raises(lessons.UsageError, match="lesson number"):
+        lessons.normalise_lesson("three")
 
 
 @pytest.mark.parametrize("raw,reason", [
@@ -280,58 +284,50 @@ def test_lesson_numbers_are_normalised():
     (b"[1, 2]", "no list of cells"), (b'{"cells": [], "nbformat": 3}', "nbformat 4"),
 ])
 def test_non_notebooks_are_explained(raw, reason):
-    with pytest.raises(grade.InvalidNotebook, match=reason):
-        grade.check_json(raw)
+    with pytest.raises(intake.InvalidNotebook, match=reason):
+        intake.check_json(raw)
 
 
 def test_check_only_cells_are_recognised():
-    assert grade.is_check_only("q1.check()")
-    assert grade.is_check_only("# q1.hint(1)\nq2.check()\nq2.hint(2)")
-    assert not grade.is_check_only("q1.check()\nx = 1")
-    assert not grade.is_check_only("# only a comment")
-    assert not grade.is_check_only("q1.evaluate = None")
+    assert intake.is_check_only("q1.check()")
+    assert intake.is_check_only("# q1.hint(1)\nq2.check()\nq2.hint(2)")
+    assert not intake.is_check_only("q1.check()\nx = 1")
+    assert not intake.is_check_only("# only a comment")
+    assert not intake.is_check_only("q1.evaluate = None")
 
 
 def test_review_flags_skip_course_cells():
     nb = nbformat.v4.new_notebook()
     nb.cells = [new_code_cell("import sys\nsys.modules['x'] = 1"), new_code_cell("q1 = object()")]
-    assert [f.split(" (")[0] for f in grade.review_flags(nb)] == [
+    assert [f.split(" (")[0] for f in intake.review_flags(nb)] == [
         "reassigns a check object", "touches sys.modules"]
-    known = [grade._cell_hash(nb.cells[0].source)]
-    assert [f.split(" (")[0] for f in grade.review_flags(nb, known)] == ["reassigns a check object"]
+    known = [intake._cell_hash(nb.cells[0].source)]
+    assert [f.split(" (")[0] for f in intake.review_flags(nb, known)] == ["reassigns a check object"]
 
 
-def test_grader_cell_is_valid_python():
-    source = grade.grader_cell({"root": "/x", "lesson": "03", "out": "/tmp/r.json", "nonce": "n",
-                                "core_file": "/x/c.py", "module_file": "/x/m.py", "extra": None,
-                                "check_timeout": 5.0, "env": {"COURSE_SMOKE": "1"}})
-    compile(source, "<cell>", "exec")
-    compile(grade._KERNEL_GRADER, "<grader>", "exec")
-
-
-@pytest.mark.skipif(not grade.known_lessons(), reason="no lesson check module yet")
-@pytest.mark.parametrize("lesson", grade.known_lessons())
+@pytest.mark.skipif(not lesson_numbers(), reason="no lesson check module yet")
+@pytest.mark.parametrize("lesson", lesson_numbers())
 def test_question_scan_agrees_with_the_module(lesson):
     import importlib
 
     from utils.checks.core import questions_of
 
     module = importlib.import_module(f"utils.checks.lesson{lesson}")
-    scanned = grade.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")
-    assert [(q["key"], tuple(q["names"])) for q in scanned] == [
-        (q.key, q.names) for q in questions_of(module)]
+    scanned = lessons.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")
+    assert [(q.key, q.names, q.in_kernel) for q in scanned] == [
+        (q.key, q.names, q.in_kernel) for q in questions_of(module)]
 
 
 def test_bad_input_gives_one_clear_line(tmp_path, capsys):
     nb = tmp_path / "alice_03.ipynb"
     nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
-    lesson = (grade.known_lessons() or ["03"])[0]
+    lesson = (lesson_numbers() or ["03"])[0]
     (tmp_path / "sub").mkdir()
     cases = [
         ([str(nb), "--lesson", "77"], "unknown lesson 77"),
         ([str(nb), "--lesson", "x"], "lesson number"),
     ]
-    if grade.known_lessons():  # these are only reached once the lesson is known
+    if lesson_numbers():  # these are only reached once the lesson is known
         cases += [
             ([str(tmp_path / "nope.ipynb"), "--lesson", lesson], "no such file or folder"),
             ([str(tmp_path), "--lesson", lesson, "--tests", str(tmp_path / "none")],
@@ -341,18 +337,18 @@ def test_bad_input_gives_one_clear_line(tmp_path, capsys):
             ([str(tmp_path / "sub"), "--lesson", lesson], "no notebooks"),
         ]
     for argv, message in cases:
-        assert grade.main(argv) == 2, argv
+        assert grade_main(argv) == 2, argv
         err = capsys.readouterr().err
         assert message in err and "Traceback" not in err, err
     with pytest.raises(SystemExit) as stop:  # argparse: usage and a one-line error
-        grade.main([str(nb)])
+        grade_main([str(nb)])
     assert stop.value.code == 2 and "--lesson" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(not grade.known_lessons(), reason="no lesson check module yet")
+@pytest.mark.skipif(not lesson_numbers(), reason="no lesson check module yet")
 def test_a_non_notebook_is_a_row_not_a_crash(tmp_path, capsys):
     text = tmp_path / "alice.txt"
     text.write_text("hello")
-    assert grade.main([str(text), "--lesson", grade.known_lessons()[0]]) == 0
+    assert grade_main([str(text), "--lesson", lesson_numbers()[0]]) == 0
     out = capsys.readouterr().out
     assert "status: **error**" in out and "not a notebook" in out

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib.util
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +34,7 @@ def lesson_questions(lesson: str, tests: str | None) -> tuple[list, list, str | 
                 spec = importlib.util.spec_from_file_location(
                     f"course_private_tests.lesson{lesson}", tests)
                 extra = importlib.util.module_from_spec(spec)
+                sys.modules[spec.name] = extra   # @question looks its module up there
                 spec.loader.exec_module(extra)
                 private = questions_of(extra)
             except Exception as exc:  # the instructor's file: say what broke, grade the rest
