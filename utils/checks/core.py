@@ -13,6 +13,7 @@ cases and shows PASS / FAIL / NOT ATTEMPTED / ERROR with a score in [0, 1].
 """
 from __future__ import annotations
 
+import contextvars
 import inspect
 import json
 import sys
@@ -29,6 +30,13 @@ from .status import ERROR, FAIL, NOT_ATTEMPTED, PASS
 MIME = "application/vnd.cnn-course.check+json"
 _COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", NOT_ATTEMPTED: "#9a6700", ERROR: "#8250df"}
 _ICONS = {PASS: "✅", FAIL: "❌", NOT_ATTEMPTED: "✏️", ERROR: "⚠️"}
+
+
+# Where a notebook's relative file names point while the grader's judge runs its checks (its
+# own folder outside the sandbox); None in the notebook itself.
+FILES_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("files_root",
+                                                                          default=None)
+NOTEBOOK_FOLDER = "/submission"   # the notebook's folder as the sandboxed kernel sees it
 
 
 class Fail(Exception):
@@ -134,6 +142,25 @@ class Tester:
         except Exception as exc:  # the student's code failed
             raise Fail(f"`{name}` raised {type(exc).__name__}: {str(exc)[:200]}"
                        + (f" (on {where})" if where else ""))
+
+    def file(self, value, name: str) -> Path:
+        """The file a path answer names, as this process can open it: in the grader's judge,
+        inside the notebook's own folder only (a name leading elsewhere is a FAIL)."""
+        if not isinstance(value, (str, Path)):
+            raise Fail(f"`{name}` should be a path (a str or a Path), not a "
+                       f"{type(value).__name__}.")
+        path, root = Path(value), FILES_ROOT.get()
+        if root is None:
+            return path
+        if path.is_absolute():
+            if not path.is_relative_to(NOTEBOOK_FOLDER):
+                raise Fail(f"`{name}` = {str(value)!r} is outside the notebook's folder; save "
+                           "the file next to the notebook (a relative path) so it can be graded.")
+            path = path.relative_to(NOTEBOOK_FOLDER)
+        found = (root / path).resolve()
+        if not found.is_relative_to(root.resolve()):
+            raise Fail(f"`{name}` = {str(value)!r} leads outside the notebook's folder.")
+        return found
 
     def array(self, actual, expected, name: str, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
         """Record a case comparing arrays with tolerances (shape, dtype, NaN first)."""

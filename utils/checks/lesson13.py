@@ -269,7 +269,7 @@ def _mean_loss(model, x, y) -> float:
     "The checkpoint path is `os.path.join(folder, 'best.keras')`: Keras 3 saves whole models "
     "to files ending in .keras.",
     "Pass both in `callbacks=[...]` with `validation_data=(x_val, y_val)` and "
-    "`epochs=max_epochs`; return `(history, path)`."])
+    "`epochs=max_epochs`; return `(history, path)`."], in_kernel=True)
 def q3(t, fit_with_early_stopping):
     """EarlyStopping with restored weights and a .keras checkpoint"""
     import keras

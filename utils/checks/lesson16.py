@@ -40,6 +40,7 @@ import keras
 import numpy as np
 
 from .. import config, data
+from ..grading.codec import Undecodable, load_keras_file
 from .core import question
 
 GRADE_SMOKE = False
@@ -308,22 +309,21 @@ def _load_and_score(t, path_value, name: str):
     if not isinstance(path_value, (str, Path)):
         t.fail(f"`{name}` should be the path of your saved model (a str or a Path), "
                f"not a {type(path_value).__name__}.")
-    path = Path(path_value)
+    path = t.file(path_value, name)
     if path.suffix != ".keras":
-        t.fail(f"`{name}` = {str(path)!r}: save the model in the Keras format, a file whose "
+        t.fail(f"`{name}` = {str(path_value)!r}: save the model in the Keras format, a file whose "
                "name ends in .keras.")
     if not path.is_file():
-        t.fail(f"There is no file at {str(path)!r}: call model.save({name}) after training.")
+        t.fail(f"There is no file at {str(path_value)!r}: call model.save({name}) after training.")
     full_here = data.fashion_full_dir() is not None
     key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke(), full_here)
     if key not in _SCORES:
-        try:
-            model = keras.saving.load_model(path)
-        except Exception as exc:
-            t.fail(f"The file {str(path)!r} could not be loaded with keras.saving.load_model "
-                   f"({type(exc).__name__}: {str(exc)[:150]}).")
+        try:  # uncompiled: a model compiled with the student's own schedule class loads too
+            model = load_keras_file(path, compile=False)
+        except Undecodable as exc:
+            t.fail(f"The file {str(path_value)!r} could not be loaded as a Keras model: {exc}.")
         if not isinstance(model, keras.Model):
-            t.fail(f"{str(path)!r} does not hold a Keras model.")
+            t.fail(f"{str(path_value)!r} does not hold a Keras model.")
         try:
             kind, description, x, y = _held_out(model.input_shape, full_here)
             probs = keras.ops.convert_to_numpy(model.predict(x, batch_size=500, verbose=0))

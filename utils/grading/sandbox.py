@@ -133,7 +133,15 @@ def command(argv: list[str], work: Path, link: Path, tmp: Path, env: dict,
             + ["--dev", "/dev", "--proc", "/proc",
                "--bind", str(tmp), INSIDE_TMP, "--bind", str(work), INSIDE_WORK,
                "--bind", str(link), INSIDE_LINK, "--chdir", INSIDE_WORK]
-            + environment(env) + ["--"] + argv)
+            + _dataset_binds() + environment(env) + ["--"] + argv)
+
+
+def _dataset_binds() -> list[str]:
+    """Datasets Keras downloaded for the instructor (read-only), so that the kernel and the
+    judge find the same data."""
+    datasets = Path.home() / ".keras" / "datasets"
+    return (["--ro-bind", str(datasets), f"{INSIDE_TMP}/home/.keras/datasets"]
+            if datasets.is_dir() else [])
 
 
 class ProcessGroup:

@@ -6,13 +6,14 @@ the private tests once, and never executes student code itself.
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from ..checks.core import questions_of
+from ..checks.core import FILES_ROOT, questions_of
 from . import intake, sandbox
 from .judge import judge_questions
 from .kernel import Kernel, KernelDied
@@ -131,6 +132,13 @@ class Run:
         """Judge ``questions``; a check that had to be killed costs a restart, then the rest."""
         results = []
         todo = list(questions)
+        files = FILES_ROOT.set(self.folder / "work")  # the notebook's relative file names
+        try:
+            return self._judge(todo, group, results)
+        finally:
+            FILES_ROOT.reset(files)
+
+    def _judge(self, todo: list, group: str, results: list) -> list:
         while todo:
             try:
                 self.kernel.start_agent(60)
@@ -175,6 +183,7 @@ def grade_submission(job: Job) -> SubmissionResult:
         res.flag(ERROR, intake.not_a_notebook(Path(job.file), exc))
         return _finish(res, start)
     res.review = intake.review_flags(nb, intake.course_cells(job.lesson))
+    os.environ["COURSE_SMOKE"] = "1" if job.smoke else "0"   # the judge's thresholds follow
     questions, private, problem = lesson_questions(job.lesson, job.tests)
     if problem:
         res.notes.append(f"the private tests could not be loaded: {problem}")
