@@ -1,17 +1,20 @@
-"""Time the classroom grader on a made-up class: copies of a lesson's solution and student copy.
+"""Time the classroom grader against plain notebook execution, side by side, on a made-up class.
 
     python benchmarks/grade_benchmark.py                      # 30 notebooks of lesson 03, 2 workers
     python benchmarks/grade_benchmark.py --lesson 01 -n 10 --workers 3 --no-smoke
+    python benchmarks/grade_benchmark.py --no-sandbox --skip-baseline
 
 Half the class hands in the solution (full marks expected), half the untouched lesson (zero
-expected), interleaved. Prints the wall time, the mean time per notebook and where it goes
-(kernel start, cells, checks), the machine and its load before and after (a busy machine
-inflates every number). Nothing is asserted; the goal is under 3 minutes for 30 notebooks on a
-2-core laptop.
+expected), interleaved. First the same notebooks are only executed with nbclient (``workers``
+at a time, each in a fresh kernel): the baseline. Then the grader grades them (sandboxed, judged
+outside). Prints both wall times, their ratio, where the grader's time goes, the machine and its
+load, and writes them to ``benchmarks/results_grading.json``. Nothing is asserted; the targets
+are a ratio of at most 1.3 and under 3 minutes for 30 notebooks on an idle 2-core machine.
 """
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import shutil
@@ -19,25 +22,23 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from utils import grade  # noqa: E402
+from utils.grading import cli, lessons  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results_grading.json"
 
 
-def _lesson(wanted: str | None) -> tuple[str, Path, Path]:
-    masters = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-    usable = [m for m in masters if (ROOT / "lessons" / m.name).exists()
-              and (ROOT / "utils" / "checks" / f"lesson{m.name[:2]}.py").exists()]
-    if wanted:
-        usable = [m for m in usable if m.name[:2] == grade.normalise_lesson(wanted)]
-    if not usable:
-        raise SystemExit(f"no gradable lesson{' ' + wanted if wanted else ''} (needs "
-                         "solutions/NN_*.ipynb, lessons/NN_*.ipynb, utils/checks/lessonNN.py)")
-    master = usable[0]
-    return master.name[:2], master, ROOT / "lessons" / master.name
+def _lesson(wanted: str) -> tuple[str, Path, Path]:
+    lesson = lessons.normalise_lesson(wanted)
+    master = next((ROOT / "solutions").glob(f"{lesson}_*.ipynb"), None)
+    if master is None or not (ROOT / "lessons" / master.name).exists():
+        raise SystemExit(f"lesson {lesson} needs solutions/{lesson}_*.ipynb and its lessons/ copy")
+    return lesson, master, ROOT / "lessons" / master.name
 
 
 def _load() -> str:
@@ -47,68 +48,99 @@ def _load() -> str:
         return "n/a"
 
 
+def _execute(path: str, smoke: bool, threads: int) -> float:
+    """Run one notebook with nbclient in a fresh kernel (errors allowed); seconds taken."""
+    from utils.notebooks import run_notebook
+
+    env = {"COURSE_SMOKE": "1" if smoke else "0", "COURSE_PROGRESS_FILE": "off",
+           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": str(threads),
+           "TF_NUM_INTEROP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as cwd:
+        run_notebook(path, cwd=cwd, env=env, allow_errors=True)
+    return time.perf_counter() - start
+
+
+def baseline(paths: list[Path], workers: int, smoke: bool) -> float:
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers) as pool:
+        list(pool.map(_execute, [str(p) for p in paths], [smoke] * len(paths),
+                      [threads] * len(paths)))
+    return time.perf_counter() - start
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--lesson", default=None, help="lesson number (default: 03 if present, "
-                        "else the lowest gradable lesson)")
+    parser.add_argument("--lesson", default="03")
     parser.add_argument("-n", type=int, default=30, help="number of submissions (default 30)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--cell-timeout", type=float, default=300)
     parser.add_argument("--no-smoke", action="store_true")
+    parser.add_argument("--no-sandbox", action="store_true")
+    parser.add_argument("--skip-baseline", action="store_true")
     parser.add_argument("--keep", type=Path, help="keep the class and the gradebook here")
     args = parser.parse_args()
-    if args.lesson is None and (ROOT / "utils" / "checks" / "lesson03.py").exists():
-        args.lesson = "03"
     lesson, master, student = _lesson(args.lesson)
 
     folder = Path(tempfile.mkdtemp(prefix="grade-bench-")) if args.keep is None else args.keep
     subs = folder / "class"
     subs.mkdir(parents=True, exist_ok=True)
-    kinds = {}
+    kinds, paths = {}, []
     for i in range(args.n):
         kind = "solution" if i % 2 == 0 else "lesson"
-        name = f"student{i:02d}_{lesson}.ipynb"
-        shutil.copyfile(master if kind == "solution" else student, subs / name)
+        path = subs / f"student{i:02d}_{lesson}.ipynb"
+        shutil.copyfile(master if kind == "solution" else student, path)
         kinds[f"student{i:02d}"] = kind
+        paths.append(path)
+    smoke = not args.no_smoke
+    load_before = _load()
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
+          f"Python {platform.python_version()}, load average before: {load_before}",
+          file=sys.stderr)
+    executed = None if args.skip_baseline else baseline(paths, args.workers, smoke)
 
     argv = [str(subs), "--lesson", lesson, "--out", str(folder / "grades.csv"),
             "--workers", str(args.workers), "--cell-timeout", str(args.cell_timeout),
             "--feedback-dir", str(folder / "feedback")] + (["--no-smoke"] if args.no_smoke else [])
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-          f"Python {platform.python_version()}, load average before: {_load()}", file=sys.stderr)
+    argv += ["--no-sandbox"] if args.no_sandbox else []
     start = time.perf_counter()
-    rows, plan = grade.grade(grade.parse_args(argv))
-    seconds = time.perf_counter() - start
-    grade.write_csv(rows, folder / "grades.csv", plan["questions"], plan["extra_questions"])
+    rows, _ = cli.grade(cli.parse_args(argv))
+    graded = time.perf_counter() - start
     load_after = _load()
 
     wrong = []
     for row in rows:
-        full = row["total"] == row["max"]
-        ok = row["status"] == "graded" and (full if kinds[row["student"]] == "solution"
-                                            else row["total"] == 0)
-        if not ok:
-            wrong.append(f"{row['student']} ({kinds[row['student']]}): {row['status']} "
-                         f"{row['total']}/{row['max']} {row['note']}")
-    per = [r["duration_s"] for r in rows if r["duration_s"] is not None]
-    parts = {}
-    for key in ("kernel_start", "cells", "checks", "kernel_stop"):
-        values = [r["timing"][key] for r in rows if key in r.get("timing", {})]
-        if values:
-            parts[key] = statistics.mean(values)
-    mode = "full data" if args.no_smoke else "smoke"
-    print("| lesson | notebooks | workers | mode | wall time (s) | per notebook (s) | "
-          "kernel start / cells / checks (s) | as expected |")
-    print("|---|---|---|---|---|---|---|---|")
-    print(f"| {lesson} | {args.n} | {args.workers} | {mode} | {seconds:.1f} | "
-          f"{statistics.mean(per):.1f} | "
-          + " / ".join(f"{parts.get(k, float('nan')):.1f}" for k in ("kernel_start", "cells",
-                                                                       "checks"))
-          + f" | {args.n - len(wrong)}/{args.n} |")
+        expected = row.max if kinds[row.student] == "solution" else 0
+        if row.status != "graded" or row.total != expected:
+            wrong.append(f"{row.student} ({kinds[row.student]}): {row.status} "
+                         f"{row.total}/{row.max} {row.note}")
+    parts = {key: round(statistics.mean(r.timing[key] for r in rows if key in r.timing), 2)
+             for key in ("kernel_start", "cells", "checks")
+             if any(key in r.timing for r in rows)}
+    result = {"lesson": lesson, "notebooks": args.n, "workers": args.workers,
+              "mode": "smoke" if smoke else "full data", "sandbox": not args.no_sandbox,
+              "executed_s": None if executed is None else round(executed, 1),
+              "graded_s": round(graded, 1),
+              "ratio": None if executed is None else round(graded / executed, 2),
+              "per_notebook_s": parts, "as_expected": args.n - len(wrong),
+              "load_before": load_before, "load_after": load_after,
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+              "date": time.strftime("%Y-%m-%d")}
+    print("| lesson | notebooks | workers | mode | only executed (s) | graded (s) | ratio | "
+          "kernel start / cells / checks per notebook (s) | as expected |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    print(f"| {lesson} | {args.n} | {args.workers} | {result['mode']}"
+          f"{'' if result['sandbox'] else ', no sandbox'} | {result['executed_s']} | "
+          f"{result['graded_s']} | {result['ratio']} | "
+          + " / ".join(str(parts.get(k, "-")) for k in ("kernel_start", "cells", "checks"))
+          + f" | {result['as_expected']}/{args.n} |")
     print(f"load average after: {load_after} (other work on the machine inflates the times)",
           file=sys.stderr)
     for line in wrong:
         print(f"UNEXPECTED: {line}", file=sys.stderr)
+    RESULTS.write_text(json.dumps(result, indent=1) + "\n", encoding="utf-8")
+    print(f"results: {RESULTS.relative_to(ROOT)}", file=sys.stderr)
     if args.keep is None:
         shutil.rmtree(folder, ignore_errors=True)
     else:

@@ -183,9 +183,11 @@ def describe(value) -> dict:
     """What the other side may know of an object that stays where it is."""
     cls = value if isinstance(value, type) else type(value)
     mro = [f"{c.__module__}.{c.__qualname__}" for c in getattr(cls, "__mro__", (cls,))]
+    code = getattr(value, "__code__", None)
     return {"type": f"{type(value).__module__}.{type(value).__qualname__}",
             "name": str(getattr(value, "__name__", type(value).__name__))[:100],
-            "callable": callable(value), "class": isinstance(value, type), "mro": mro[:30]}
+            "callable": callable(value), "class": isinstance(value, type), "mro": mro[:30],
+            "unfinished": "NotImplementedError" in getattr(code, "co_names", ())}
 
 
 class Encoder:
@@ -364,7 +366,7 @@ def _clean_info(info: dict) -> dict:
     mro = info.get("mro") if isinstance(info.get("mro"), list) else []
     return {"type": text(info.get("type")), "name": text(info.get("name"), 100),
             "callable": info.get("callable") is True, "class": info.get("class") is True,
-            "mro": [text(m) for m in mro[:30]]}
+            "mro": [text(m) for m in mro[:30]], "unfinished": info.get("unfinished") is True}
 
 
 def dumps(message: dict) -> str:

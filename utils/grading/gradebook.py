@@ -41,6 +41,7 @@ class Row:
     errors: list[str] = field(default_factory=list)
     duration_s: float | None = None
     sandboxed: bool = True
+    timing: dict = field(default_factory=dict)
 
     @property
     def total(self) -> float:
@@ -103,7 +104,7 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
     status = next((s for s in ROW_STATUSES if s in flags), GRADED)
     scores = {column: (r.score if r is not None else None) for column, _, r in items}
     return Row(student, file, status, scores, items, notes, list(result.errors),
-               result.duration_s, result.sandboxed)
+               result.duration_s, result.sandboxed, dict(result.timing))
 
 
 class Gradebook:

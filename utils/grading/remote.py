@@ -67,6 +67,11 @@ class Remote:
     def __repr__(self) -> str:
         return f"<{self._info['type']} in the student's kernel>"
 
+    @property
+    def course_unfinished(self) -> bool:
+        """True for a function whose code still raises NotImplementedError (see ``ready``)."""
+        return self._info["unfinished"]
+
     def __getattr__(self, name: str):
         if name.startswith("__"):
             raise AttributeError(name)
