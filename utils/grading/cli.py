@@ -61,6 +61,13 @@ def parse_args(argv=None):
     parser.add_argument("--no-sandbox", action="store_true",
                         help="run the notebooks without bubblewrap, as you, with your files "
                         "(for a student checking their own notebook; every row says so)")
+    files = parser.add_mutually_exclusive_group()
+    files.add_argument("--model-only", dest="model_only", action="store_true", default=None,
+                       help="grade the saved model (and report) handed in beside each notebook, "
+                       "without running it (the default for lessons graded from files, such as "
+                       "the capstone); questions about code are left blank")
+    files.add_argument("--run-notebooks", dest="model_only", action="store_false",
+                       help="run the notebooks even for a lesson graded from files")
     parser.add_argument("--resume", action="store_true",
                         help="keep the rows already in --out and grade only the other files")
     args = parser.parse_args(argv)
@@ -108,7 +115,12 @@ def grade(args) -> tuple[list[Row], dict]:
     if args.out is not None and (args.out.resolve() in {p.resolve() for p in paths}
                                  or args.out.suffix == ".ipynb"):
         raise UsageError(f"--out {args.out} would overwrite a submission; choose a .csv file")
-    use_sandbox = not args.no_sandbox
+    from_files = lessons.graded_from_files(module)
+    model_only = bool(from_files) if args.model_only is None else args.model_only
+    if model_only and not from_files:
+        raise UsageError(f"lesson {lesson} is not graded from files: its checks need the "
+                         "notebook to run (leave out --model-only)")
+    use_sandbox = not args.no_sandbox and not model_only
     if use_sandbox and (reason := sandbox.unavailable_reason()):
         raise UsageError(f"cannot sandbox the submissions: {reason}")
     smoke = lessons.lesson_allows_smoke(module) if args.smoke is None else args.smoke
@@ -120,7 +132,7 @@ def grade(args) -> tuple[list[Row], dict]:
     if book is not None:
         book.start()
     plan = {"lesson": lesson, "smoke": smoke, "questions": questions, "private": private,
-            "sandbox": use_sandbox}
+            "sandbox": use_sandbox, "model_only": model_only}
     by_name: dict[str, list[str]] = {}
     for name, path in zip(names, paths, strict=True):
         by_name.setdefault(name, []).append(str(path))
@@ -138,8 +150,9 @@ def grade(args) -> tuple[list[Row], dict]:
         progress.update(f"{row.student}: {row.status}, {fmt(row.total)}/{row.max} "
                         f"({row.duration_s} s)")
 
-    mode = ("smoke mode" if smoke else "full data") + (", sandboxed" if use_sandbox
-                                                        else ", WITHOUT the sandbox")
+    mode = ("smoke mode" if smoke else "full data") + (
+        ", from the handed-in files" if model_only else ", sandboxed" if use_sandbox
+        else ", WITHOUT the sandbox")
     print(f"grading {len(paths)} notebook(s) for lesson {lesson}, {mode}", file=sys.stderr,
           flush=True)
     scratch = Path(tempfile.mkdtemp(prefix="course-grade-"))
@@ -153,7 +166,12 @@ def grade(args) -> tuple[list[Row], dict]:
             copy, digest, problem = intake.take_in(path, scratch, i)
             job = Job(i, name, str(path), str(copy), digest, lesson, smoke, args.cell_timeout,
                       args.timeout, tests, args.run_check_cells, use_sandbox,
-                      max(1, (os.cpu_count() or 1) // workers))
+                      max(1, (os.cpu_count() or 1) // workers), model_only)
+            if model_only and not problem:
+                for answer, found in intake.companions(path, from_files).items():
+                    target = scratch / f"submission{i:04d}_{answer}{found.suffix}"
+                    shutil.copyfile(found, target)
+                    job.files[answer] = str(target)
             if problem:
                 done(job, SubmissionResult(flags=["error"], notes=[problem], duration_s=0.0,
                                            sandboxed=use_sandbox))

@@ -42,6 +42,7 @@ class Row:
     duration_s: float | None = None
     sandboxed: bool = True
     timing: dict = field(default_factory=dict)
+    model_only: bool = False
 
     @property
     def total(self) -> float:
@@ -78,6 +79,8 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
     for group, wanted, prefix in (("lesson", questions, ""), ("private", private, EXTRA_PREFIX)):
         for info in wanted:
             record = found.get((group, info.key))
+            if (prefix + info.key) in result.not_graded:
+                continue
             if record is None and checked:
                 record = QuestionResult(info.key, info.key, "ERROR", 0.0,
                                         ["This check did not run (see the notes)."], group=group)
@@ -95,6 +98,8 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
     if in_kernel:
         notes.append("judged inside the sandbox, so a crafted notebook could forge them: "
                      + ", ".join(in_kernel))
+    if result.not_graded:
+        notes.append("not graded in this mode: " + ", ".join(result.not_graded))
     if result.errors:
         notes.append(f"{len(result.errors)} cell(s) raised an error, first: {result.errors[0]}")
     if result.review:
@@ -104,7 +109,7 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
     status = next((s for s in ROW_STATUSES if s in flags), GRADED)
     scores = {column: (r.score if r is not None else None) for column, _, r in items}
     return Row(student, file, status, scores, items, notes, list(result.errors),
-               result.duration_s, result.sandboxed, dict(result.timing))
+               result.duration_s, result.sandboxed, dict(result.timing), result.model_only)
 
 
 class Gradebook:
@@ -158,7 +163,9 @@ def feedback_markdown(row: Row, lesson: str, smoke: bool) -> str:
              f"- status: **{row.status}**: {STATUS_TEXT[row.status]}",
              f"- score: **{fmt(row.total)} / {row.max}**",
              (f"- run: {'smoke mode (tiny data)' if smoke else 'full data'}, "
-              f"{row.duration_s} s, " + ("in the sandbox" if row.sandboxed else
+              f"{row.duration_s} s, " + ("from the files handed in (nothing was run)"
+                                         if row.model_only else "in the sandbox"
+                                         if row.sandboxed else
                                          "WITHOUT the sandbox (--no-sandbox)")), ""]
     if row.items:
         lines += ["| question | result | score |", "|---|---|---|"]

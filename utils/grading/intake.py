@@ -210,6 +210,25 @@ def not_a_notebook(path: Path, exc: Exception) -> str:
     return f"not a notebook: {exc}{suffix}"
 
 
+def companions(notebook: Path, wanted: dict[str, str]) -> dict[str, Path]:
+    """The files handed in beside a notebook for ``--model-only``: for each answer name, the file
+    ``<notebook stem><suffix>`` next to it, else the only ``*<suffix>`` under the notebook's own
+    folder when that folder holds just this one notebook."""
+    found = {}
+    folder = notebook.parent
+    alone = [p for p in folder.glob("*.ipynb")] == [notebook]
+    for name, suffix in wanted.items():
+        same = notebook.with_suffix(suffix)
+        if same.is_file():
+            found[name] = same
+        elif alone:
+            files = sorted(p for p in folder.rglob(f"*{suffix}") if p.is_file() and not any(
+                part.startswith(".") for part in p.relative_to(folder).parts))
+            if len(files) == 1:
+                found[name] = files[0]
+    return found
+
+
 def take_in(path: Path, folder: Path, index: int) -> tuple[Path, str, str | None]:
     """Read a submission once, copy it into the grader's ``folder``: (copy, hash, problem).
 

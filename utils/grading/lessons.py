@@ -83,6 +83,22 @@ def lesson_allows_smoke(path: Path) -> bool:
     return True
 
 
+def graded_from_files(path: Path) -> dict[str, str]:
+    """``GRADE_FROM_FILES = {"answer name": ".suffix"}`` of a check module: the answers that
+    ``--model-only`` reads from files handed in beside the notebook ({} when it has none)."""
+    try:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError):
+        return {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "GRADE_FROM_FILES"
+                                                for t in node.targets):
+            value = _literal(node.value, {})
+            if isinstance(value, dict):
+                return {str(k): str(v) for k, v in value.items()}
+    return {}
+
+
 def lesson_topic(lesson: str) -> str | None:
     """The notebook stem of a lesson, e.g. ``03_convolution``."""
     for folder in (LESSONS_DIR, SOLUTIONS_DIR):

@@ -29,8 +29,8 @@ class Job:
     run_check_cells: bool = False
     sandbox: bool = True
     threads: int = 1
-    model: str | None = None   # a saved model handed in beside the notebook (model-only grading)
-    model_only: bool = False
+    model_only: bool = False   # judge the files below, run nothing
+    files: dict = field(default_factory=dict)   # answer name -> the grader's copy of its file
 
 
 @dataclass
@@ -66,6 +66,8 @@ class SubmissionResult:
     duration_s: float | None = None
     timing: dict = field(default_factory=dict)
     sandboxed: bool = False
+    not_graded: list[str] = field(default_factory=list)   # question keys skipped (model-only)
+    model_only: bool = False                              # judged from files, nothing ran
 
     def flag(self, status: str, note: str | None = None) -> None:
         if status not in self.flags:

@@ -6,6 +6,7 @@ the private tests once, and never executes student code itself.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import shutil
 import sys
@@ -13,11 +14,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..checks.core import FILES_ROOT, questions_of
+from ..checks.core import FILES_ROOT, NOT_ATTEMPTED, questions_of
+from ..course import check_module
+from .lessons import graded_from_files
 from . import intake, sandbox
 from .judge import judge_questions
 from .kernel import Kernel, KernelDied
-from .records import ERROR, TIMEOUT, Job, SubmissionResult
+from .records import ERROR, TIMEOUT, Job, QuestionResult, SubmissionResult
 from .remote import AgentLost, CheckTimedOut, Link
 
 MAX_RESTARTS = 2   # fresh kernels one submission may cost (a cell or a check that had to be killed)
@@ -165,8 +168,73 @@ class Run:
         return results
 
 
+MAX_REPORT = 2**20   # bytes of a JSON file handed in beside the notebook
+
+
+def grade_from_files(job: Job, questions: list, private: list) -> SubmissionResult:
+    """``--model-only``: judge the files handed in beside the notebook; nothing is executed.
+
+    A ``.keras`` answer is the name of the model file (the check loads it, vetted, in safe mode,
+    uncompiled); a ``.json`` answer is the file's content as plain data. Questions that need
+    anything else are listed as not graded."""
+    start = time.monotonic()
+    from_files = graded_from_files(check_module(job.lesson))
+    res = SubmissionResult(sandboxed=False, model_only=True)
+    folder = Path(tempfile.mkdtemp(prefix="course-grade-files-"))
+    namespace = {}
+    try:
+        for name, copy in job.files.items():
+            copy = Path(copy)
+            if copy.suffix == ".json":
+                try:
+                    raw = copy.read_bytes()
+                    if len(raw) > MAX_REPORT:
+                        raise ValueError("larger than 1 MB")
+                    namespace[name] = json.loads(raw.decode("utf-8"))
+                except (OSError, ValueError, RecursionError) as exc:
+                    res.notes.append(f"{name}: the handed-in JSON file cannot be read ({exc})")
+            else:
+                target = folder / f"{name}{copy.suffix}"
+                shutil.copyfile(copy, target)
+                namespace[name] = target.name
+        files = FILES_ROOT.set(folder)
+        try:
+            for group, wanted in (("lesson", questions), ("private", private)):
+                for q in wanted:
+                    if not set(q.names) <= set(from_files):
+                        res.not_graded.append(("extra_" if group == "private" else "") + q.key)
+                        continue
+                    absent = [n for n in q.names if n not in namespace]
+                    if absent:
+                        res.questions.append(QuestionResult(
+                            q.key, q.label, NOT_ATTEMPTED, 0.0, [
+                                f"No {from_files[n]} file for `{n}` was handed in beside the "
+                                "notebook." for n in absent], missing=absent, group=group))
+                        continue
+                    clock = time.monotonic()
+                    result = q.evaluate(namespace=dict(namespace))
+                    res.questions.append(QuestionResult(
+                        q.key, q.label, str(result.status), min(1.0, max(0.0, result.score)),
+                        [str(m) for m in result.messages], group=group,
+                        seconds=round(time.monotonic() - clock, 2)))
+        finally:
+            FILES_ROOT.reset(files)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    res.notes.append("graded from the files handed in (--model-only): the notebook was not run")
+    res.duration_s = round(time.monotonic() - start, 1)
+    return res
+
+
 def grade_submission(job: Job) -> SubmissionResult:
     """Grade one submission (in a worker). Never raises."""
+    if job.model_only:
+        os.environ["COURSE_SMOKE"] = "1" if job.smoke else "0"
+        questions, private, problem = lesson_questions(job.lesson, job.tests)
+        res = grade_from_files(job, questions, private)
+        if problem:
+            res.notes.append(f"the private tests could not be loaded: {problem}")
+        return res
     start = time.monotonic()
     res = SubmissionResult(sandboxed=job.sandbox)
     copy = Path(job.copy)
