@@ -27,6 +27,16 @@ PROMPT = "course-grading-agent:"   # every message of the agent starts with this
 MAX_ITEMS = 64                     # elements of an iterable materialised at once
 
 
+class JudgeObject:
+    """An object of the judge's that student code was given: it can only be handed back."""
+
+    def __init__(self, number: int):
+        self.number = number
+
+    def __repr__(self) -> str:
+        return "<an object of the grader's>"
+
+
 class Agent:
     """Holds the notebook's namespace and the objects the judge refers to by number."""
 
@@ -42,7 +52,8 @@ class Agent:
         return number
 
     def encoder(self, identities=()) -> codec.Encoder:
-        return codec.Encoder(self.keep, "handle", identities)
+        return codec.Encoder(self.keep, "handle", identities,
+                             theirs=lambda v: v.number if isinstance(v, JudgeObject) else None)
 
     def decoder(self) -> codec.Decoder:
         return codec.Decoder(handle=self._own, callback=self._callback)
@@ -53,6 +64,9 @@ class Agent:
         return self.handles[number]
 
     def _callback(self, number: int, info: dict):
+        if not info.get("callable"):
+            return JudgeObject(number)
+
         def judge_function(*args, **kwargs):
             encode = self.encoder()
             reply = codec.loads(self.ask(codec.dumps({

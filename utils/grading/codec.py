@@ -212,7 +212,8 @@ class Encoder:
             raise Undecodable("the value is nested too deeply")
         number = self.theirs(value) if self.theirs else None
         if number is not None:  # a stand-in for an object of the other side: send its number
-            return {"$": "handle", "id": number, "info": {}}
+            return {"$": "callback" if self.kind == "handle" else "handle", "id": number,
+                    "info": {}}
         for i, known in enumerate(self.identities):
             if value is known and not isinstance(value, (bool, int, float, str, type(None))):
                 return {"$": "arg", "i": i}

@@ -112,12 +112,16 @@ class Link:
         self._ids = itertools.count(1)
 
     # ---------------------------------------------------------------- codec hooks
-    def _keep(self, fn) -> int | None:
-        if not callable(fn):
-            return None
+    def _keep(self, value) -> int:
+        """A judge object the kernel may only call (a function) or hand back (anything else)."""
         number = next(self._ids)
-        self._callbacks[number] = fn
+        self._callbacks[number] = value
         return number
+
+    def _mine(self, number, info):
+        if number not in self._callbacks:
+            raise codec.Undecodable("an unknown judge object")
+        return self._callbacks[number]
 
     @staticmethod
     def _theirs(value) -> int | None:
@@ -129,7 +133,7 @@ class Link:
     def decoder(self, identities=()) -> codec.Decoder:
         def proxy(number, info):
             return (RemoteFunction if info["callable"] else Remote)(self, number, info)
-        return codec.Decoder(handle=proxy, identities=identities)
+        return codec.Decoder(handle=proxy, callback=self._mine, identities=identities)
 
     # ---------------------------------------------------------------- the exchange
     def request(self, message: dict) -> dict:
@@ -152,7 +156,7 @@ class Link:
         """Run a judge function that the student's code called, on the data it sent."""
         fn = self._callbacks.get(message.get("id"))
         try:
-            if fn is None:
+            if not callable(fn):
                 raise codec.Undecodable("an unknown callback")
             decode = self.decoder()
             args = [decode(a) for a in message.get("args", [])]
