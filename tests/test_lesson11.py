@@ -76,6 +76,24 @@ def make_range_schedule(lr_min, lr_max, n_steps):
     return keras.optimizers.schedules.ExponentialDecay(lr_min, n_steps, lr_max / lr_min)
 
 
+class OwnRangeSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """A student's own subclass: it stays in the kernel, the judge calls it there."""
+
+    def __init__(self, lr_min, lr_max, n_steps):
+        self.lr_min, self.lr_max, self.n_steps = lr_min, lr_max, n_steps
+
+    def __call__(self, step):
+        fraction = keras.ops.cast(step, "float64") / self.n_steps
+        return self.lr_min * keras.ops.power(self.lr_max / self.lr_min, fraction)
+
+    def get_config(self):
+        return {"lr_min": self.lr_min, "lr_max": self.lr_max, "n_steps": self.n_steps}
+
+
+def make_own_range_schedule(lr_min, lr_max, n_steps):
+    return OwnRangeSchedule(lr_min, lr_max, n_steps)
+
+
 # ----------------------------------------------------------------------------- wrong answers
 def piecewise_boundary_in_next_interval(step, boundaries, values):
     return np.asarray(values, dtype=float)[np.searchsorted(boundaries, step, side="right")]
@@ -190,8 +208,9 @@ WRONG = {
            (range_staircase, "the rates of make_range_schedule"),
            (range_plain_function, "should return a `keras.optimizers.schedules.Learning")],
 }
-RIGHT = {"q1": piecewise_lr, "q2": exponential_lr, "q3": cosine_lr, "q4": cosine_restarts_lr,
-         "q5": WarmupCosine, "q6": plateau_lrs, "q7": make_range_schedule}
+RIGHT = [("q1", piecewise_lr), ("q2", exponential_lr), ("q3", cosine_lr),
+         ("q4", cosine_restarts_lr), ("q5", WarmupCosine), ("q6", plateau_lrs),
+         ("q7", make_range_schedule), ("q7", make_own_range_schedule)]
 
 
 (test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,

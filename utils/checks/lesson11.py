@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from .compare import as_array, compare_arrays
-from .core import question
+from .core import is_a, question
 
 schedules = keras.optimizers.schedules
 
@@ -303,13 +303,13 @@ def q6(t, plateau_lrs):
     "at every step: that is an exponential schedule.",
     "ExponentialDecay computes initial * rate ** (step / decay_steps); nothing stops the rate from "
     "being larger than 1.",
-], in_kernel=True)
+])
 def q7(t, make_range_schedule):
     """an exponentially increasing learning rate for the LR range test"""
     for lr_min, lr_max, n_steps in [(1e-5, 1.0, 300), (1e-4, 10.0, 50), (1e-3, 0.1, 7)]:
         where = f"make_range_schedule({lr_min}, {lr_max}, {n_steps})"
         schedule = t.call(make_range_schedule, lr_min, lr_max, n_steps, where=where)
-        if not isinstance(schedule, schedules.LearningRateSchedule):
+        if not is_a(schedule, schedules.LearningRateSchedule):
             t.fail(f"{where} should return a `keras.optimizers.schedules.LearningRateSchedule` "
                    f"(an object an optimizer accepts as learning_rate), not a "
                    f"{type(schedule).__name__}.")

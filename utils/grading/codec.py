@@ -186,6 +186,18 @@ def _is_layer(value) -> bool:
     return any(c.__module__.startswith("keras") and c.__name__ == "Layer" for c in type(value).__mro__)
 
 
+_SERIALIZABLE = ("LearningRateSchedule", "Optimizer", "Loss", "Regularizer", "Initializer",
+                 "Constraint")
+
+
+def _is_builtin_keras_object(value) -> bool:
+    """A built-in Keras schedule, optimizer, loss, ... (rebuilt from its config on the other
+    side); a student's own subclass stays where it is."""
+    cls = type(value)
+    return cls.__module__.startswith("keras.") and any(
+        c.__module__.startswith("keras.") and c.__name__ in _SERIALIZABLE for c in cls.__mro__)
+
+
 def describe(value) -> dict:
     """What the other side may know of an object that stays where it is."""
     cls = value if isinstance(value, type) else type(value)
@@ -258,6 +270,15 @@ class Encoder:
         if module.startswith("keras") and type(value).__name__ == "Variable" and hasattr(
                 value, "numpy"):
             return {"$": "tensor", "npy": array_bytes(np.asarray(value.numpy())), "variable": True}
+        if _is_builtin_keras_object(value):
+            try:
+                from keras import saving
+
+                config = saving.serialize_keras_object(value)
+                json.dumps(config)
+                return {"$": "keras", "config": config}
+            except Exception:
+                return self._kept(value)
         if _is_model(value):
             try:
                 return {"$": "model", "keras": model_bytes(value)}
@@ -352,6 +373,15 @@ class Decoder:
             return tf.Variable(arr) if data.get("variable") else tf.constant(arr)
         if tag == "model":
             return read_model(data.get("keras"))
+        if tag == "keras":
+            from keras import saving
+
+            vet_keras_config(data.get("config"))
+            try:
+                return saving.deserialize_keras_object(data.get("config"), safe_mode=True)
+            except Exception as exc:
+                raise Undecodable(f"a Keras object could not be rebuilt ({type(exc).__name__})"
+                                  ) from None
         if tag == "layer":
             return read_layer(data, lambda x: self(x, depth + 1))
         if tag == "arg":
