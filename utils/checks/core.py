@@ -155,6 +155,27 @@ class Tester:
             raise Fail(f"`{name}` raised {type(exc).__name__}: {str(exc)[:200]}"
                        + (f" (on {where})" if where else ""))
 
+    def gradient(self, fn, *args, wrt: int, where: str = ""):
+        """``(fn(*args), d fn / d args[wrt])`` with TensorFlow's tape (the gradient is None where
+        TensorFlow cannot differentiate the student's code). In the grader's judge the tape runs
+        in the student's kernel, next to the function."""
+        via_kernel = getattr(fn, "with_gradient", None)
+        if callable(via_kernel):
+            value, grad = self.call(via_kernel(wrt), *args, where=where)
+            return value, grad
+        import tensorflow as tf
+
+        given = list(args)
+        variable = tf.Variable(given[wrt])
+        given[wrt] = variable
+        with tf.GradientTape() as tape:
+            value = self.call(fn, *given, where=where)
+        try:
+            grad = tape.gradient(value, variable) if isinstance(value, tf.Tensor) else None
+        except Exception:  # e.g. an integer tensor: not differentiable either
+            grad = None
+        return value, grad
+
     def file(self, value, name: str) -> Path:
         """The file a path answer names, as this process can open it: in the grader's judge,
         inside the notebook's own folder only (a name leading elsewhere is a FAIL)."""

@@ -137,7 +137,12 @@ class Agent:
         args = [decode(a) for a in request.get("args", [])]
         kwargs = {str(k): decode(v) for k, v in request.get("kwargs", [])}
         before = [self._fingerprint(a) for a in args + list(kwargs.values())]
-        reply = self._run(request, lambda: fn(*args, **kwargs), args + list(kwargs.values()))
+        wrt = request.get("gradient")
+        if isinstance(wrt, int) and 0 <= wrt < len(args):
+            reply = self._run(request, lambda: _with_gradient(fn, args, kwargs, wrt))
+        else:
+            reply = self._run(request, lambda: fn(*args, **kwargs),
+                              args + list(kwargs.values()))
         # arguments the student's code changed in place go back, so the judge can see it
         changed = []
         for i, (value, old) in enumerate(zip(args + list(kwargs.values()), before)):
@@ -198,6 +203,22 @@ class Agent:
     def op_release(self, request: dict) -> dict:
         self.handles.clear()
         return {"released": True}
+
+
+def _with_gradient(fn, args, kwargs, wrt):
+    """``(fn(*args), gradient)`` under a tape watching argument ``wrt`` (None: no gradient)."""
+    import tensorflow as tf
+
+    given = list(args)
+    variable = tf.Variable(given[wrt])
+    given[wrt] = variable
+    with tf.GradientTape() as tape:
+        value = fn(*given, **kwargs)
+    try:
+        grad = tape.gradient(value, variable) if isinstance(value, tf.Tensor) else None
+    except Exception:
+        grad = None
+    return value, grad
 
 
 def _mutable(value) -> bool:

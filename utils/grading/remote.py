@@ -100,6 +100,14 @@ class RemoteFunction(Remote):
     def __call__(self, *args, **kwargs):
         return self._link.call(self, args, kwargs)
 
+    def with_gradient(self, wrt: int):
+        """The function called under a gradient tape in the kernel (see ``Tester.gradient``):
+        returns ``(value, gradient with respect to argument wrt)``."""
+        def call(*args, **kwargs):
+            return self._link.call(self, args, kwargs, gradient=wrt)
+        call.__name__ = self.__name__
+        return call
+
 
 class Link:
     """Requests to the agent through a transport; decodes every reply as untrusted data."""
@@ -186,12 +194,13 @@ class Link:
         reply = self.request(dict(fields, op=op, id=target._number))
         return self._value(reply, f"`{target.__name__}`")
 
-    def call(self, target: Remote, args, kwargs):
+    def call(self, target: Remote, args, kwargs, gradient: int | None = None):
         import numpy as np
 
         encode = self.encoder()
         try:
             message = {"op": "call", "id": target._number, "errstate": np.geterr(),
+                       "gradient": gradient,
                        "args": [encode(a) for a in args],
                        "kwargs": [[str(k), encode(v)] for k, v in kwargs.items()]}
         except codec.Undecodable as exc:  # a check passed something that cannot travel
