@@ -103,6 +103,14 @@ def is_a(value, cls: type) -> bool:
         f"{cls.__module__}.{cls.__qualname__}" in types()
 
 
+def type_name(value) -> str:
+    """The class name of an answer, also for the grader's stand-in of a student's object."""
+    types = getattr(value, "remote_types", None)
+    if callable(types) and types():
+        return types()[0].rsplit(".", 1)[-1]
+    return type(value).__name__
+
+
 def show(obj) -> None:
     """Display rich output in Jupyter, plain text elsewhere."""
     try:

@@ -13,7 +13,7 @@ import numpy as np
 import tensorflow as tf
 
 from .compare import as_array, compare_arrays
-from .core import question
+from .core import is_a, question, type_name
 
 
 def _parts(t, value, n: int, name: str, what: str) -> list:
@@ -187,7 +187,7 @@ def _epoch(t, ds, label: str):
     "batches are shuffled).",
     "Use a shuffle buffer as large as the dataset (`len(x)`), shuffle only when `training` is "
     "True, and finish with `.prefetch(tf.data.AUTOTUNE)`.",
-], in_kernel=True)
+])
 def q3(t, make_dataset):
     """a tf.data input pipeline: map, cache, shuffle, batch, prefetch"""
     rng = np.random.default_rng(83)
@@ -197,8 +197,8 @@ def q3(t, make_dataset):
     for training in (False, True):
         label = f"training={training}"
         ds = t.call(make_dataset, x, y, batch, training, where=f"200 images of 6x5, {label}")
-        if not isinstance(ds, tf.data.Dataset):
-            t.fail(f"`make_dataset` should return a tf.data.Dataset, not a {type(ds).__name__}.")
+        if not is_a(ds, tf.data.Dataset):
+            t.fail(f"`make_dataset` should return a tf.data.Dataset, not a {type_name(ds)}.")
         spec = ds.element_spec
         if not isinstance(spec, tuple) or len(spec) != 2 or not all(
                 isinstance(part, tf.TensorSpec) for part in spec):
@@ -208,7 +208,7 @@ def q3(t, make_dataset):
         t.case(spec[0].shape.as_list()[1:] == [6, 5, 1],
                f"each image should have shape (H, W, 1) with a channel axis; got "
                f"{spec[0].shape.as_list()[1:]} for 6x5 inputs ({label}).")
-        t.case("Prefetch" in type(ds).__name__,
+        t.case("Prefetch" in type_name(ds),
                f"the last step of the pipeline should be `.prefetch(...)` ({label}).")
         epochs = [_epoch(t, ds, label) for _ in range(2)]
         sizes = sorted((len(b) for b in epochs[0][1]), reverse=True)

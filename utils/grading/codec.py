@@ -173,6 +173,45 @@ def read_layer(data, decode):
     return layer
 
 
+# --------------------------------------------------------------------------- tf.data
+
+MAX_DATASET_ELEMENTS = 512   # per pass
+
+
+def dataset_data(ds, encode) -> dict:
+    """A dataset as what it gives: its element spec and two passes over it (each capped)."""
+    import itertools
+
+    passes, error = [], None
+    for _ in range(2):
+        try:
+            elements = list(itertools.islice(iter(ds), MAX_DATASET_ELEMENTS + 1))
+        except Exception as exc:  # the student's pipeline fails when iterated
+            error = f"{type(exc).__name__}: {str(exc)[:150]}"
+            break
+        passes.append([encode(e) for e in elements[:MAX_DATASET_ELEMENTS]])
+    return {"$": "dataset", "types": describe(ds)["mro"], "spec": encode(ds.element_spec),
+            "passes": passes, "error": error}
+
+
+class DatasetRecord:
+    """A student's ``tf.data.Dataset`` as the judge sees it: its element spec, and the passes
+    it gave in the kernel (the first iteration replays the first pass, the next the second)."""
+
+    def __init__(self, types, spec, passes, error):
+        self._types, self.element_spec, self._passes, self._error = types, spec, passes, error
+        self._used = 0
+
+    def remote_types(self) -> list[str]:
+        return list(self._types)
+
+    def __iter__(self):
+        if self._used >= len(self._passes):
+            raise RuntimeError(self._error or "the dataset could not be read a third time")
+        self._used += 1
+        return iter(self._passes[self._used - 1])
+
+
 # --------------------------------------------------------------------------- values
 
 def _is_model(value) -> bool:
@@ -270,6 +309,12 @@ class Encoder:
         if module.startswith("keras") and type(value).__name__ == "Variable" and hasattr(
                 value, "numpy"):
             return {"$": "tensor", "npy": array_bytes(np.asarray(value.numpy())), "variable": True}
+        if type(value).__name__ == "TensorSpec" and module.startswith("tensorflow"):
+            return {"$": "spec", "dtype": value.dtype.name,
+                    "shape": None if value.shape.rank is None else value.shape.as_list()}
+        if module.startswith("tensorflow") and any(c.__name__ == "DatasetV2"
+                                                   for c in type(value).__mro__):
+            return dataset_data(value, lambda v: self(v, depth + 1))
         if _is_builtin_keras_object(value):
             try:
                 from keras import saving
@@ -373,6 +418,25 @@ class Decoder:
             return tf.Variable(arr) if data.get("variable") else tf.constant(arr)
         if tag == "model":
             return read_model(data.get("keras"))
+        if tag == "spec":
+            import tensorflow as tf
+
+            shape, dtype = data.get("shape"), data.get("dtype")
+            try:
+                return tf.TensorSpec(None if shape is None else [
+                    None if d is None else int(d) for d in shape], tf.as_dtype(str(dtype)))
+            except (TypeError, ValueError):
+                raise Undecodable("a malformed tensor spec") from None
+        if tag == "dataset":
+            passes = data.get("passes")
+            if not isinstance(passes, list) or len(passes) > 2 or any(
+                    not isinstance(p, list) or len(p) > MAX_DATASET_ELEMENTS for p in passes):
+                raise Undecodable("a malformed dataset")
+            types = _clean_info({"mro": data.get("types")})["mro"]
+            error = data.get("error")
+            return DatasetRecord(types, self(data.get("spec"), depth + 1),
+                                 [[self(e, depth + 1) for e in p] for p in passes],
+                                 str(error)[:200] if error else None)
         if tag == "keras":
             from keras import saving
 
