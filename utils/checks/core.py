@@ -93,6 +93,21 @@ def ready(*values) -> bool:
     return True
 
 
+def functional_model(call, shape):
+    """Call ``call`` on ``keras.Input(shape)`` and wrap the result as a model (see
+    ``Tester.functional``)."""
+    import keras
+
+    inputs = keras.Input(shape)
+    out = call(inputs)
+    if not isinstance(out, keras.KerasTensor):
+        return ("not a tensor", type(out).__name__)
+    try:
+        return ("model", keras.Model(inputs, out))
+    except Exception as exc:
+        return ("not connected", type(exc).__name__)
+
+
 def is_a(value, cls: type) -> bool:
     """``isinstance(value, cls)``, also for the grader's stand-in of an object that stays in the
     student's kernel (judged by the names of its classes)."""
@@ -183,6 +198,18 @@ class Tester:
         except Exception:  # e.g. an integer tensor: not differentiable either
             grad = None
         return value, grad
+
+    def functional(self, fn, shape, *args, where: str = "", **kwargs):
+        """``fn(keras.Input(shape), *args)`` wrapped as a Keras model: ``("model", model)``, or
+        ``("not a tensor", type name)`` / ``("not connected", exception name)``. In the grader's
+        judge the symbolic call runs in the student's kernel and the model comes back."""
+        via_kernel = getattr(fn, "as_functional", None)
+        if callable(via_kernel):
+            outcome = self.call(via_kernel(shape), *args, where=where, **kwargs)
+            if not (isinstance(outcome, tuple) and len(outcome) == 2):
+                raise Fail(f"the grader could not build a model from `{fn.__name__}`.")
+            return outcome
+        return functional_model(lambda x: self.call(fn, x, *args, where=where, **kwargs), shape)
 
     def file(self, value, name: str) -> Path:
         """The file a path answer names, as this process can open it: in the grader's judge,

@@ -310,18 +310,14 @@ def reference_block(x, filters: int, stride: int = 1):
 
 
 def _block_model(t, fn, shape, filters, stride, name):
-    import keras
-
-    inputs = keras.Input(shape)
-    out = t.call(fn, inputs, filters, stride, where=name)
-    if not isinstance(out, keras.KerasTensor):
-        t.fail(f"`residual_block` on {name} returned a {type(out).__name__}; it should return the "
+    kind, value = t.functional(fn, shape, filters, stride, where=name)
+    if kind == "not a tensor":
+        t.fail(f"`residual_block` on {name} returned a {value}; it should return the "
                "output tensor of the block (functional API: `y = layer(x)`).")
-    try:
-        return keras.Model(inputs, out)
-    except Exception as exc:
+    if kind != "model":
         t.fail(f"the output of `residual_block` on {name} is not connected to its input `x` "
-               f"({type(exc).__name__}).")
+               f"({value}).")
+    return value
 
 
 def _silence_main_branch(model, rng):
@@ -352,7 +348,7 @@ def _silence_main_branch(model, rng):
     "and a final ReLU.",
     "The shortcut is `x` itself when the shape does not change; when `stride != 1` OR the number "
     "of channels changes, it is Conv2D(filters, 1, strides=stride, use_bias=False) -> BN.",
-    "`x.shape[-1]` is the number of input channels. Return the output tensor, not a Model."], in_kernel=True)
+    "`x.shape[-1]` is the number of input channels. Return the output tensor, not a Model."])
 def q6(t, residual_block):
     """a residual block with identity or projection shortcut"""
     import keras

@@ -137,8 +137,13 @@ class Agent:
         args = [decode(a) for a in request.get("args", [])]
         kwargs = {str(k): decode(v) for k, v in request.get("kwargs", [])}
         before = [self._fingerprint(a) for a in args + list(kwargs.values())]
-        wrt = request.get("gradient")
-        if isinstance(wrt, int) and 0 <= wrt < len(args):
+        wrt, shape = request.get("gradient"), request.get("functional")
+        if isinstance(shape, list) and all(d is None or isinstance(d, int) for d in shape):
+            from ..checks.core import functional_model
+
+            reply = self._run(request, lambda: functional_model(
+                lambda x: fn(x, *args, **kwargs), tuple(shape)))
+        elif isinstance(wrt, int) and 0 <= wrt < len(args):
             reply = self._run(request, lambda: _with_gradient(fn, args, kwargs, wrt))
         else:
             reply = self._run(request, lambda: fn(*args, **kwargs),

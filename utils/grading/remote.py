@@ -100,6 +100,14 @@ class RemoteFunction(Remote):
     def __call__(self, *args, **kwargs):
         return self._link.call(self, args, kwargs)
 
+    def as_functional(self, shape):
+        """The function called on a symbolic ``keras.Input(shape)`` in the kernel (see
+        ``Tester.functional``): returns ``(kind, model or name)``."""
+        def call(*args, **kwargs):
+            return self._link.call(self, args, kwargs, functional=list(shape))
+        call.__name__ = self.__name__
+        return call
+
     def with_gradient(self, wrt: int):
         """The function called under a gradient tape in the kernel (see ``Tester.gradient``):
         returns ``(value, gradient with respect to argument wrt)``."""
@@ -194,13 +202,14 @@ class Link:
         reply = self.request(dict(fields, op=op, id=target._number))
         return self._value(reply, f"`{target.__name__}`")
 
-    def call(self, target: Remote, args, kwargs, gradient: int | None = None):
+    def call(self, target: Remote, args, kwargs, gradient: int | None = None,
+             functional: list | None = None):
         import numpy as np
 
         encode = self.encoder()
         try:
             message = {"op": "call", "id": target._number, "errstate": np.geterr(),
-                       "gradient": gradient,
+                       "gradient": gradient, "functional": functional,
                        "args": [encode(a) for a in args],
                        "kwargs": [[str(k), encode(v)] for k, v in kwargs.items()]}
         except codec.Undecodable as exc:  # a check passed something that cannot travel
