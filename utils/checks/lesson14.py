@@ -153,7 +153,7 @@ def _compile_problem(model, values, where) -> str | None:
     "hp.conditional_scope('dropout', [True]):`) returns None while dropout is off.",
     "The learning rate spans two orders of magnitude: `sampling='log'`. Pass it to "
     "`keras.optimizers.Adam(learning_rate=...)` and compile with "
-    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."], in_kernel=True)
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."])
 def q1(t, build_cnn):
     """a CNN search space with a conditional hyperparameter"""
     import keras
@@ -258,7 +258,7 @@ def _gridsearch_trials(case: str) -> int:
     "yourself: Int(1, 10, step=4) takes 1, 5 and 9.",
     "With conditions, count distinct combinations of the ACTIVE values: loop over "
     "itertools.product of all value lists, set `probe = hp.copy(); probe.values = {...}`, keep "
-    "`(h.name, value)` only where `probe.is_active(h)`, and count the distinct tuples."], in_kernel=True)
+    "`(h.name, value)` only where `probe.is_active(h)`, and count the distinct tuples."])
 def q2(t, grid_size):
     """the number of trials of a grid search"""
     if not callable(grid_size):

@@ -229,7 +229,9 @@ def _with_gradient(fn, args, kwargs, wrt):
 def _mutable(value) -> bool:
     import numpy as np
 
-    return isinstance(value, (list, dict, set, np.ndarray, np.random.Generator))
+    return isinstance(value, (list, dict, set, np.ndarray, np.random.Generator)) or (
+        type(value).__name__ == "HyperParameters" and type(value).__module__.startswith(
+            "keras_tuner"))
 
 
 @contextlib.contextmanager

@@ -315,6 +315,10 @@ class Encoder:
         if module.startswith("tensorflow") and any(c.__name__ == "DatasetV2"
                                                    for c in type(value).__mro__):
             return dataset_data(value, lambda v: self(v, depth + 1))
+        if module.startswith("keras_tuner") and type(value).__name__ == "HyperParameters":
+            config = value.get_config()
+            json.dumps(config)
+            return {"$": "hyperparameters", "config": config}
         if _is_builtin_keras_object(value):
             try:
                 from keras import saving
@@ -437,6 +441,13 @@ class Decoder:
             return DatasetRecord(types, self(data.get("spec"), depth + 1),
                                  [[self(e, depth + 1) for e in p] for p in passes],
                                  str(error)[:200] if error else None)
+        if tag == "hyperparameters":
+            import keras_tuner as kt
+
+            try:
+                return kt.HyperParameters.from_config(data.get("config"))
+            except Exception as exc:
+                raise Undecodable(f"malformed hyperparameters ({type(exc).__name__})") from None
         if tag == "keras":
             from keras import saving
 
