@@ -228,6 +228,8 @@ def grade_from_files(job: Job, questions: list, private: list) -> SubmissionResu
 
 def grade_submission(job: Job) -> SubmissionResult:
     """Grade one submission (in a worker). Never raises."""
+    if "keras" in sys.modules:  # free the previous submission's models in this long-lived judge
+        sys.modules["keras"].backend.clear_session()
     if job.model_only:
         os.environ["COURSE_SMOKE"] = "1" if job.smoke else "0"
         questions, private, problem = lesson_questions(job.lesson, job.tests)
