@@ -69,10 +69,14 @@ def _hand_in(folder: Path, model, report_changes=None) -> Path:
     return notebook
 
 
+@pytest.fixture(scope="module")
+def good():
+    return _trained()
+
+
 @pytest.mark.notebook
-def test_capstones_are_graded_from_their_files(tmp_path):
+def test_capstones_are_graded_from_their_files(tmp_path, good):
     subs = tmp_path / "class"
-    good = _trained()
     _hand_in(subs / "alice", good)
     _hand_in(subs / "bob", _trained(lambda_layer=True))
     _hand_in(subs / "carol", None)
@@ -90,3 +94,21 @@ def test_capstones_are_graded_from_their_files(tmp_path):
     assert "Lambda" in (tmp_path / "grades_feedback" / "bob.md").read_text(encoding="utf-8")
     assert rows["carol"]["status"] == "missing" and rows["carol"]["q5"] == "0"
     assert rows["dave"]["q5"] == "1" and float(rows["dave"]["q6"]) < 1
+
+
+@pytest.mark.notebook
+def test_resume_keeps_the_rows_already_graded(tmp_path, good):
+    subs = tmp_path / "class"
+    _hand_in(subs / "alice", good)
+    out = tmp_path / "grades.csv"
+    assert grade_main([str(subs), "--lesson", "16", "--out", str(out), "--smoke"]) == 0
+    text = out.read_text(encoding="utf-8")
+    out.write_text(text.replace("graded from the files", "KEPT graded from the files"),
+                   encoding="utf-8")
+    _hand_in(subs / "bob", good)
+    assert grade_main([str(subs), "--lesson", "16", "--out", str(out), "--smoke",
+                       "--resume"]) == 0
+    rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
+    assert sorted(rows) == ["alice", "bob"]
+    assert rows["alice"]["note"].startswith("KEPT")          # not graded again
+    assert rows["bob"]["q5"] == "1" and not rows["bob"]["note"].startswith("KEPT")

@@ -133,7 +133,8 @@ def load_keras_file(path: Path, compile: bool = True):
         try:
             return keras.saving.load_model(path, compile=attempt, safe_mode=True)
         except Exception as exc:  # Keras raises many kinds on configs it cannot rebuild
-            errors.append(f"{type(exc).__name__}: {str(exc).splitlines()[0][:160] if str(exc) else ''}")
+            first = (str(exc).splitlines() or [""])[0][:160]
+            errors.append(f"{type(exc).__name__}: {first}")
     raise Undecodable("the model could not be rebuilt from its saved form ("
                       + errors[-1] + ")")
 
@@ -222,7 +223,8 @@ def _is_model(value) -> bool:
 
 
 def _is_layer(value) -> bool:
-    return any(c.__module__.startswith("keras") and c.__name__ == "Layer" for c in type(value).__mro__)
+    return any(c.__module__.startswith("keras") and c.__name__ == "Layer"
+               for c in type(value).__mro__)
 
 
 _SERIALIZABLE = ("LearningRateSchedule", "Optimizer", "Loss", "Regularizer", "Initializer",

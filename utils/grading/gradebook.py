@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .intake import safe_file_name
 from .lessons import QuestionInfo
-from .records import MISSING, ROW_STATUSES, GRADED, QuestionResult, SubmissionResult
+from .records import GRADED, MISSING, ROW_STATUSES, QuestionResult, SubmissionResult
 
 EXTRA_PREFIX = "extra_"
 FIXED = ["student", "file", "status"]

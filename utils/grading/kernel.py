@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,6 +34,20 @@ def _die_with_parent() -> None:
 
         ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
     except (OSError, AttributeError):
+        pass
+
+
+def _seed_font_cache(folder: Path) -> None:
+    """Copy matplotlib's font list into the kernel's fresh config folder: without it every
+    sandboxed kernel spends seconds rebuilding it."""
+    try:
+        import matplotlib
+
+        found = sorted(Path(matplotlib.get_cachedir()).glob("fontlist-*.json"))
+        if found:
+            folder.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(found[-1], folder / found[-1].name)
+    except (ImportError, OSError):
         pass
 
 
@@ -60,6 +75,7 @@ class Kernel:
         for d in (self.link_dir, self.tmp):
             d.mkdir(parents=True, exist_ok=True)
             os.chmod(d, 0o777)
+        _seed_font_cache(self.tmp / "matplotlib")
         inside = sandbox.INSIDE_LINK if self.use_sandbox else str(self.link_dir)
         tag = secrets.token_hex(4)
         info = {"transport": "ipc", "ip": f"{inside}/k{tag}", "shell_port": 1, "iopub_port": 2,

@@ -16,10 +16,10 @@ from pathlib import Path
 
 from ..checks.core import FILES_ROOT, NOT_ATTEMPTED, questions_of
 from ..course import check_module
-from .lessons import graded_from_files
 from . import intake, sandbox
 from .judge import judge_questions
 from .kernel import Kernel, KernelDied
+from .lessons import graded_from_files
 from .records import ERROR, TIMEOUT, Job, QuestionResult, SubmissionResult
 from .remote import AgentLost, CheckTimedOut, Link
 
