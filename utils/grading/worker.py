@@ -64,6 +64,7 @@ class Run:
         self.done: list[int] = []     # positions of cells that ran to the end (ok or error)
         self.restarts = 0
         self.kernel: Kernel | None = None
+        self.lost_in = "the kernel was lost"   # why the next kernel is needed (for the note)
         self.deadline = time.monotonic() + job.timeout
 
     def new_kernel(self) -> Kernel:
@@ -143,6 +144,9 @@ class Run:
 
     def _judge(self, todo: list, group: str, results: list) -> list:
         while todo:
+            if not self.kernel.alive():  # killed in an earlier check (of this or another group)
+                if not self.replace_kernel(self.lost_in):
+                    break
             try:
                 self.kernel.start_agent(60)
                 link = Link(self.kernel)
@@ -160,11 +164,10 @@ class Run:
                     self.res.flag(TIMEOUT, f"the check of {r.column} was stopped at its limit "
                                   f"({self.job.cell_timeout:g} s)")
             last = got[-1] if got else None
+            if last is not None and (last.lost or not self.kernel.alive()):
+                self.lost_in = f"the kernel was lost in the check of {last.column}"
             if todo and (last is None or not (last.timed_out or last.lost)):
                 break  # nothing more can be learnt
-            if todo and not self.replace_kernel(f"the kernel was lost in the check of "
-                                                f"{last.column}"):
-                break
         return results
 
 
