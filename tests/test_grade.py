@@ -19,11 +19,11 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell
 
+from utils.checks.core import MIME
 from utils.course import lesson_numbers
 from utils.grading import intake, lessons
 from utils.grading.cli import main as grade_main
 from utils.grading.sandbox import unavailable_reason
-from utils.checks.core import MIME
 from utils.notebooks import check_cells
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -352,3 +352,36 @@ def test_a_non_notebook_is_a_row_not_a_crash(tmp_path, capsys):
     assert grade_main([str(text), "--lesson", lesson_numbers()[0]]) == 0
     out = capsys.readouterr().out
     assert "status: **error**" in out and "not a notebook" in out
+
+
+# --------------------------------------------------------------------------- the sandbox
+
+def test_sandbox_shows_the_library_but_not_the_answers(tmp_path):
+    from utils.grading import sandbox
+
+    cmd = sandbox.command(["python", "-V"], tmp_path / "w", tmp_path / "l", tmp_path / "t", {})
+    pairs = list(zip(cmd, cmd[1:], cmd[2:]))
+    ro = {src for flag, src, _ in pairs if flag == "--ro-bind"}
+    rw = {src for flag, src, _ in pairs if flag == "--bind"}
+    covered = {dest for flag, dest, _ in pairs if flag == "--tmpfs"}
+    assert str(ROOT / "utils") in ro and str(ROOT / "data") in ro
+    assert str(ROOT / "utils" / "checks" / "solutions") in covered
+    for secret in (ROOT, ROOT / "solutions", ROOT / "tests", ROOT / ".git", ROOT / "lessons",
+                   Path.home()):
+        assert str(secret) not in ro | rw, secret
+    assert rw == {str(tmp_path / "w"), str(tmp_path / "l"), str(tmp_path / "t")}
+    for flag in ("--unshare-all", "--die-with-parent", "--new-session", "--clearenv"):
+        assert flag in cmd
+
+
+def test_grading_refuses_without_bubblewrap(tmp_path, capsys, monkeypatch):
+    from utils.grading import sandbox
+
+    nb = tmp_path / "alice_03.ipynb"
+    nb.write_text(json.dumps({"cells": [], "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
+    monkeypatch.setattr(sandbox, "_checked", {})
+    monkeypatch.setattr(sandbox.shutil, "which", lambda name: None)
+    assert grade_main([str(nb), "--lesson", "03"]) == 2
+    err = capsys.readouterr().err
+    assert "apt-get install bubblewrap" in err and "--no-sandbox" in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err

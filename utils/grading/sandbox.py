@@ -81,8 +81,12 @@ def _python_binds() -> list[str]:
         if entry and os.path.isdir(entry):
             wanted.add(Path(entry).resolve())
     root = ROOT.resolve()
+    # a virtual environment inside the course folder (.venv) is bound on its own; the course
+    # folder itself never is (only utils/ and data/, see _course_binds)
+    course = [root / n for n in ("utils", "data", "solutions", "lessons", "tests", ".git")]
     folders = sorted(p for p in wanted if not str(p).startswith(("/usr/", "/etc/"))
-                     and p != root and root not in p.parents and p != Path("/"))
+                     and not root.is_relative_to(p) and not any(
+                         p == c or c in p.parents for c in course))
     kept: list[Path] = []
     for p in folders:  # parents first; a folder inside a kept one needs no bind of its own
         if not any(k in p.parents for k in kept):

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 from ..checks.core import FILES_ROOT, NOT_ATTEMPTED, questions_of
-from ..course import check_module
+from ..course import ROOT, check_module
 from . import intake, sandbox
 from .judge import judge_questions
 from .kernel import Kernel, KernelDied
@@ -49,7 +49,7 @@ def lesson_questions(lesson: str, tests: str | None) -> tuple[list, list, str | 
 
 def kernel_env(job: Job) -> dict:
     env = {"COURSE_SMOKE": "1" if job.smoke else "0", "COURSE_PROGRESS_FILE": "off",
-           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2"}
+           "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
     for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         env[name] = str(max(1, job.threads))
     return env
