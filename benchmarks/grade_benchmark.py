@@ -56,7 +56,7 @@ def _execute(path: str, smoke: bool, threads: int) -> float:
 
     env = {"COURSE_SMOKE": "1" if smoke else "0", "COURSE_PROGRESS_FILE": "off",
            "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "TF_NUM_INTRAOP_THREADS": str(threads),
-           "TF_NUM_INTEROP_THREADS": str(threads), "OMP_NUM_THREADS": str(threads)}
+           "OMP_NUM_THREADS": str(threads)}
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as cwd:
         run_notebook(path, cwd=cwd, env=env, allow_errors=True)
@@ -73,8 +73,9 @@ def baseline(paths: list[Path], workers: int, smoke: bool) -> float:
 
 
 def capstone_class(folder: Path, n: int) -> None:
-    """``n`` capstone hand-ins: the student notebook, one small CNN trained for an epoch on the
-    bundled data (the same file for everyone), and a report that agrees with it."""
+    """``n`` capstone hand-ins: the student notebook, one small CNN trained for 12 epochs on the
+    bundled data (the same file for everyone, above the bundled-data threshold), and a report
+    that agrees with it."""
     import keras
     import numpy as np
     from keras import layers
@@ -90,13 +91,14 @@ def capstone_class(folder: Path, n: int) -> None:
                               layers.MaxPooling2D(), layers.Flatten(),
                               layers.Dense(128, activation="relu"), layers.Dense(10, "softmax")])
     model.compile("adam", "sparse_categorical_crossentropy", metrics=["accuracy"])
-    model.fit(to_float_images(x), y, epochs=1, batch_size=128, verbose=0)
+    model.fit(to_float_images(x), y, epochs=12, batch_size=128, verbose=0)
     saved = folder / "model.keras"
     model.save(saved)
     _, _, xt, yt = lesson16._held_out(model.input_shape, False)
     accuracy = float(np.mean(model.predict(xt, verbose=0).argmax(1) == yt))
     report = {"source": "fashion-small", "params": int(model.count_params()), "epochs": 1,
-              "val_accuracy": accuracy, "test_accuracy": accuracy, "train_seconds": 10.0}
+              "val_accuracy": accuracy, "test_accuracy": accuracy, "train_seconds": 60.0}
+    print(f"the handed-in model scores {accuracy:.4f} on the held-out images", file=sys.stderr)
     for i in range(n):
         student = folder / "class" / f"student{i:02d}"
         (student / "course_runs").mkdir(parents=True)

@@ -50,7 +50,7 @@ def lesson_questions(lesson: str, tests: str | None) -> tuple[list, list, str | 
 def kernel_env(job: Job) -> dict:
     env = {"COURSE_SMOKE": "1" if job.smoke else "0", "COURSE_PROGRESS_FILE": "off",
            "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONPATH": str(ROOT)}
-    for name in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
+    for name in ("TF_NUM_INTRAOP_THREADS", "OMP_NUM_THREADS"):
         env[name] = str(max(1, job.threads))
     return env
 
