@@ -131,13 +131,16 @@ def environment(base: dict) -> list[str]:
 def command(argv: list[str], work: Path, link: Path, tmp: Path, env: dict,
             hidden=()) -> list[str]:
     """The bubblewrap command line that runs ``argv`` in the sandbox."""
+    # /tmp first: Python or the course may live under /tmp (a CI checkout, a fresh venv), and
+    # a later bind shows inside the private /tmp, an earlier one would be hidden by it
     return (["bwrap", "--unshare-all", "--die-with-parent", "--new-session",
              "--hostname", "sandbox", "--uid", "65534", "--gid", "65534"]
-            + _system_binds() + _python_binds() + _course_binds(hidden)
-            + ["--dev", "/dev", "--proc", "/proc",
-               "--bind", str(tmp), INSIDE_TMP, "--bind", str(work), INSIDE_WORK,
-               "--bind", str(link), INSIDE_LINK, "--chdir", INSIDE_WORK]
-            + _dataset_binds() + environment(env) + ["--"] + argv)
+            + _system_binds() + ["--dev", "/dev", "--proc", "/proc",
+                                 "--bind", str(tmp), INSIDE_TMP]
+            + _python_binds() + _course_binds(hidden) + _dataset_binds()
+            + ["--bind", str(work), INSIDE_WORK, "--bind", str(link), INSIDE_LINK,
+               "--chdir", INSIDE_WORK]
+            + environment(env) + ["--"] + argv)
 
 
 def _dataset_binds() -> list[str]:
