@@ -93,6 +93,23 @@ def ready(*values) -> bool:
     return True
 
 
+def tape_gradient(call, args, wrt: int):
+    """``(call(*args), gradient with respect to args[wrt])`` under a TensorFlow tape; the
+    gradient is None where the code cannot be differentiated (see ``Tester.gradient``)."""
+    import tensorflow as tf
+
+    given = list(args)
+    variable = tf.Variable(given[wrt])
+    given[wrt] = variable
+    with tf.GradientTape() as tape:
+        value = call(*given)
+    try:
+        grad = tape.gradient(value, variable) if isinstance(value, tf.Tensor) else None
+    except Exception:  # e.g. an integer tensor: not differentiable either
+        grad = None
+    return value, grad
+
+
 def functional_model(call, shape):
     """Call ``call`` on ``keras.Input(shape)`` and wrap the result as a model (see
     ``Tester.functional``)."""
@@ -186,18 +203,7 @@ class Tester:
         if callable(via_kernel):
             value, grad = self.call(via_kernel(wrt), *args, where=where)
             return value, grad
-        import tensorflow as tf
-
-        given = list(args)
-        variable = tf.Variable(given[wrt])
-        given[wrt] = variable
-        with tf.GradientTape() as tape:
-            value = self.call(fn, *given, where=where)
-        try:
-            grad = tape.gradient(value, variable) if isinstance(value, tf.Tensor) else None
-        except Exception:  # e.g. an integer tensor: not differentiable either
-            grad = None
-        return value, grad
+        return tape_gradient(lambda *given: self.call(fn, *given, where=where), args, wrt)
 
     def functional(self, fn, shape, *args, where: str = "", **kwargs):
         """``fn(keras.Input(shape), *args)`` wrapped as a Keras model: ``("model", model)``, or

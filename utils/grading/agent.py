@@ -144,7 +144,10 @@ class Agent:
             reply = self._run(request, lambda: functional_model(
                 lambda x: fn(x, *args, **kwargs), tuple(shape)))
         elif isinstance(wrt, int) and 0 <= wrt < len(args):
-            reply = self._run(request, lambda: _with_gradient(fn, args, kwargs, wrt))
+            from ..checks.core import tape_gradient
+
+            reply = self._run(request, lambda: tape_gradient(
+                lambda *given: fn(*given, **kwargs), args, wrt))
         else:
             reply = self._run(request, lambda: fn(*args, **kwargs),
                               args + list(kwargs.values()))
@@ -208,22 +211,6 @@ class Agent:
     def op_release(self, request: dict) -> dict:
         self.handles.clear()
         return {"released": True}
-
-
-def _with_gradient(fn, args, kwargs, wrt):
-    """``(fn(*args), gradient)`` under a tape watching argument ``wrt`` (None: no gradient)."""
-    import tensorflow as tf
-
-    given = list(args)
-    variable = tf.Variable(given[wrt])
-    given[wrt] = variable
-    with tf.GradientTape() as tape:
-        value = fn(*given, **kwargs)
-    try:
-        grad = tape.gradient(value, variable) if isinstance(value, tf.Tensor) else None
-    except Exception:
-        grad = None
-    return value, grad
 
 
 def _mutable(value) -> bool:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from .intake import safe_file_name
 from .lessons import QuestionInfo
-from .records import GRADED, MISSING, ROW_STATUSES, QuestionResult, SubmissionResult
+from .records import GRADED, MISSING, ROW_STATUSES, QuestionResult, SubmissionResult, clamp
 
 EXTRA_PREFIX = "extra_"
 FIXED = ["student", "file", "status"]
@@ -85,7 +85,7 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
                 record = QuestionResult(info.key, info.key, "ERROR", 0.0,
                                         ["This check did not run (see the notes)."], group=group)
             if record is not None:
-                record.score = min(1.0, max(0.0, float(record.score)))
+                record.score = clamp(record.score)
             items.append((prefix + info.key, group, record))
     flags = set(result.flags)
     notes = list(result.notes)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 
 from ..checks.core import ERROR, FAIL, NOT_ATTEMPTED, PASS, Question
-from .records import QuestionResult
+from .records import QuestionResult, clamp
 from .remote import AgentLost, CheckTimedOut, Link, Namespace
 
 
@@ -40,7 +40,7 @@ def judge_questions(link: Link, questions: list[Question], limit: float,
             else:
                 result = q.evaluate(namespace=Namespace(link, described))
                 record = QuestionResult(q.key, q.label, str(result.status),
-                                        _clamp(result.score),
+                                        clamp(result.score),
                                         [str(m) for m in result.messages], missing, group=group)
         except CheckTimedOut as exc:
             results.append(_timed_out(q, group, exc, time.monotonic() - start))
@@ -71,7 +71,7 @@ def _in_kernel(link: Link, q: Question, missing: list[str], group: str) -> Quest
     if status not in (PASS, FAIL, NOT_ATTEMPTED, ERROR):
         raise AgentLost("the kernel sent an invalid verdict")
     messages = reply.get("messages") if isinstance(reply.get("messages"), list) else []
-    return QuestionResult(q.key, q.label, status, _clamp(reply.get("score")),
+    return QuestionResult(q.key, q.label, status, clamp(reply.get("score")),
                           [str(m)[:500] for m in messages[:5]], missing, group=group,
                           in_kernel=True)
 
@@ -83,11 +83,3 @@ def _timed_out(q: Question, group: str, exc: CheckTimedOut, seconds: float) -> Q
         f"The check did not finish within its limit of {exc.limit:g} s and {how}: does your "
         "code loop forever or take far too long?"], [], group=group,
         seconds=round(seconds, 2), timed_out=True)
-
-
-def _clamp(score) -> float:
-    try:
-        value = float(score)
-    except (TypeError, ValueError):
-        return 0.0
-    return min(1.0, max(0.0, value)) if value == value else 0.0

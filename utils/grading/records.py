@@ -12,6 +12,15 @@ GRADED, TIMEOUT, ERROR, MISSING = "graded", "timeout", "error", "missing"
 ROW_STATUSES = (ERROR, TIMEOUT, MISSING, GRADED)  # the first that applies wins
 
 
+def clamp(score) -> float:
+    """A score as the gradebook may hold it: a number in [0, 1] (NaN and junk become 0)."""
+    try:
+        value = float(score)
+    except (TypeError, ValueError):
+        return 0.0
+    return min(1.0, max(0.0, value)) if value == value else 0.0
+
+
 @dataclass
 class Job:
     """One submission to grade, as the worker receives it."""

@@ -20,7 +20,7 @@ from . import intake, sandbox
 from .judge import judge_questions
 from .kernel import Kernel, KernelDied
 from .lessons import graded_from_files
-from .records import ERROR, TIMEOUT, Job, QuestionResult, SubmissionResult
+from .records import ERROR, TIMEOUT, Job, QuestionResult, SubmissionResult, clamp
 from .remote import AgentLost, CheckTimedOut, Link
 
 MAX_RESTARTS = 2   # fresh kernels one submission may cost (a cell or a check that had to be killed)
@@ -217,7 +217,7 @@ def grade_from_files(job: Job, questions: list, private: list) -> SubmissionResu
                     clock = time.monotonic()
                     result = q.evaluate(namespace=dict(namespace))
                     res.questions.append(QuestionResult(
-                        q.key, q.label, str(result.status), min(1.0, max(0.0, result.score)),
+                        q.key, q.label, str(result.status), clamp(result.score),
                         [str(m) for m in result.messages], group=group,
                         seconds=round(time.monotonic() - clock, 2)))
         finally:
