@@ -80,7 +80,7 @@ def capstone_class(folder: Path, n: int) -> None:
     import numpy as np
     from keras import layers
 
-    from utils.checks import lesson16
+    from utils.checks import lesson18
     from utils.data import load_fashion_mnist, to_float_images
 
     keras.utils.set_random_seed(0)
@@ -94,7 +94,7 @@ def capstone_class(folder: Path, n: int) -> None:
     model.fit(to_float_images(x), y, epochs=12, batch_size=128, verbose=0)
     saved = folder / "model.keras"
     model.save(saved)
-    _, _, xt, yt = lesson16._held_out(model.input_shape, False)
+    _, _, xt, yt = lesson18._held_out(model.input_shape, False)
     accuracy = float(np.mean(model.predict(xt, verbose=0).argmax(1) == yt))
     report = {"source": "fashion-small", "params": int(model.count_params()), "epochs": 1,
               "val_accuracy": accuracy, "test_accuracy": accuracy, "train_seconds": 60.0}
@@ -102,7 +102,7 @@ def capstone_class(folder: Path, n: int) -> None:
     for i in range(n):
         student = folder / "class" / f"student{i:02d}"
         (student / "course_runs").mkdir(parents=True)
-        shutil.copyfile(ROOT / "lessons" / "16_capstone.ipynb", student / "16_capstone.ipynb")
+        shutil.copyfile(ROOT / "lessons" / "18_capstone.ipynb", student / "18_capstone.ipynb")
         shutil.copyfile(saved, student / "course_runs" / "capstone.keras")
         (student / "course_runs" / "capstone_report.json").write_text(json.dumps(report))
 
@@ -110,14 +110,14 @@ def capstone_class(folder: Path, n: int) -> None:
 def capstone(args) -> int:
     folder = Path(tempfile.mkdtemp(prefix="grade-bench-capstone-"))
     capstone_class(folder, args.n)
-    argv = [str(folder / "class"), "--lesson", "16", "--out", str(folder / "grades.csv"),
+    argv = [str(folder / "class"), "--lesson", "18", "--out", str(folder / "grades.csv"),
             "--workers", str(args.workers), "--model-only"]
     load_before = _load()
     start = time.perf_counter()
     rows, _ = cli.grade(cli.parse_args(argv))
     graded = time.perf_counter() - start
     passed = sum(r.status == "graded" and r.total == r.max for r in rows)
-    result = {"lesson": "16", "notebooks": args.n, "workers": args.workers,
+    result = {"lesson": "18", "notebooks": args.n, "workers": args.workers,
               "mode": "model-only (saved models)", "graded_s": round(graded, 1),
               "as_expected": passed, "load_before": load_before, "load_after": _load(),
               "machine": f"{platform.machine()}, {os.cpu_count()} cores",

@@ -2,7 +2,7 @@
 
 Usage: python scripts/build_pretrained_base.py [--epochs 3] [--out data/fashion_base.keras]
 
-Lesson 15 (transfer learning) reuses this base on the *other* three classes (Pullover, Coat,
+Lesson 17 (transfer learning) reuses this base on the *other* three classes (Pullover, Coat,
 Shirt: the most easily confused ones). The source task is the full Fashion-MNIST training split
 (Debian package dataset-fashion-mnist, the Keras cache or a download, see
 utils.data.load_fashion_mnist) restricted to SOURCE_CLASSES, 6,000 images each; their labels are
@@ -30,7 +30,7 @@ from utils.config import DATA_DIR
 from utils.data import FASHION_CLASSES, load_fashion_mnist, to_float_images
 
 SEED = 15
-# T-shirt/top, Trouser, Dress, Sandal, Sneaker, Bag, Ankle boot; lesson 15's target is 2, 4, 6
+# T-shirt/top, Trouser, Dress, Sandal, Sneaker, Bag, Ankle boot; lesson 17's target is 2, 4, 6
 SOURCE_CLASSES = (0, 1, 3, 5, 7, 8, 9)
 OUT = DATA_DIR / "fashion_base.keras"
 

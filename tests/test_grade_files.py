@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from keras import layers
 
-from utils.checks import lesson16
+from utils.checks import lesson18
 from utils.data import load_fashion_mnist, to_float_images
 from utils.grading.cli import main as grade_main
 
@@ -53,14 +53,14 @@ def _trained(lambda_layer: bool = False):
 
 def _hand_in(folder: Path, model, report_changes=None) -> Path:
     folder.mkdir(parents=True)
-    notebook = folder / "16_capstone.ipynb"
-    shutil.copyfile(ROOT / "lessons" / "16_capstone.ipynb", notebook)
+    notebook = folder / "18_capstone.ipynb"
+    shutil.copyfile(ROOT / "lessons" / "18_capstone.ipynb", notebook)
     runs = folder / "course_runs"
     runs.mkdir()
     if model is not None:
         path = runs / "capstone.keras"
         model.save(path)
-        kind, _, x, y = lesson16._held_out(model.input_shape, False)
+        kind, _, x, y = lesson18._held_out(model.input_shape, False)
         accuracy = float(np.mean(model.predict(x, verbose=0).argmax(1) == y))
         report = {"source": "fashion-small", "params": int(model.count_params()), "epochs": 1,
                   "val_accuracy": 0.8, "test_accuracy": accuracy, "train_seconds": 3.0}
@@ -83,7 +83,7 @@ def test_capstones_are_graded_from_their_files(tmp_path, good):
     _hand_in(subs / "dave", good, {"test_accuracy": 0.99})
     before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
     out = tmp_path / "grades.csv"
-    assert grade_main([str(subs), "--lesson", "16", "--out", str(out), "--smoke",
+    assert grade_main([str(subs), "--lesson", "18", "--out", str(out), "--smoke",
                        "--workers", "2"]) == 0
     rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()} == before
@@ -101,12 +101,12 @@ def test_resume_keeps_the_rows_already_graded(tmp_path, good):
     subs = tmp_path / "class"
     _hand_in(subs / "alice", good)
     out = tmp_path / "grades.csv"
-    assert grade_main([str(subs), "--lesson", "16", "--out", str(out), "--smoke"]) == 0
+    assert grade_main([str(subs), "--lesson", "18", "--out", str(out), "--smoke"]) == 0
     text = out.read_text(encoding="utf-8")
     out.write_text(text.replace("graded from the files", "KEPT graded from the files"),
                    encoding="utf-8")
     _hand_in(subs / "bob", good)
-    assert grade_main([str(subs), "--lesson", "16", "--out", str(out), "--smoke",
+    assert grade_main([str(subs), "--lesson", "18", "--out", str(out), "--smoke",
                        "--resume"]) == 0
     rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert sorted(rows) == ["alice", "bob"]

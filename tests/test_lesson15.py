@@ -1,269 +1,320 @@
-"""Lesson 15 (transfer learning): reference answers PASS, plausible mistakes FAIL with a clear
-message; the shipped pretrained base loads offline with the documented shapes."""
+"""Lesson 15 (evaluation, ensembles): correct answers PASS, plausible wrong answers FAIL with a specific message."""
+import os
+
 import keras
 import numpy as np
+from sklearn.model_selection import KFold, StratifiedKFold
+
 from helpers import answer_tests
-from keras import layers
-
-from utils.checks import lesson15
-from utils.config import DATA_DIR
+from utils.checks import PASS, lesson15
+from utils.checks.lesson15 import q1, q2, q3, q4, q5, q6, q7
 
 
-# ----------------------------------------------------------------------------- reference answers
-def split_classes(x, y, classes):
-    keep = np.isin(y, classes)
-    lookup = np.full(max(int(np.max(y, initial=0)), *classes) + 1, -1)
-    lookup[list(classes)] = np.arange(len(classes))
-    return x[keep], lookup[y[keep]]
+# ----------------------------------------------------------------------------- correct answers
+def _accuracy(model, x, y):
+    return float(np.mean(np.argmax(model.predict(x, verbose=0), axis=1) == y))
 
 
-def add_new_head(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = base(inputs, training=False)
-    x = layers.Dropout(0.5)(layers.Flatten()(x))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+def cross_validate(build_model, x, y, k=5, epochs=3, seed=0):
+    folds, scores = [], []
+    for train_idx, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y):
+        model = build_model()
+        model.fit(x[train_idx], y[train_idx], epochs=epochs, verbose=0)
+        folds.append((train_idx, val_idx))
+        scores.append(_accuracy(model, x[val_idx], y[val_idx]))
+    return {"folds": folds, "scores": scores, "mean": np.mean(scores), "std": np.std(scores)}
 
 
-def add_pooled_head(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+def early_stopping_epochs(val_losses, patience, min_delta=0.0):
+    best, best_epoch, wait = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        wait += 1
+        if best is None or loss < best - min_delta:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 1:
+            return epoch, best_epoch
+    return len(val_losses), best_epoch
 
 
-def unfreeze_top(base, n):
-    base.trainable = True
-    top = base.layers[len(base.layers) - n:] if n > 0 else []
-    for layer in base.layers:
-        layer.trainable = layer in top and not isinstance(layer, layers.BatchNormalization)
+def fit_with_early_stopping(model, x, y, x_val, y_val, folder, max_epochs=50):
+    path = os.path.join(folder, "best.keras")
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
+                                               restore_best_weights=True),
+                 keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True)]
+    history = model.fit(x, y, epochs=max_epochs, validation_data=(x_val, y_val),
+                        callbacks=callbacks, verbose=0)
+    return history, path
 
 
-def compile_for_fine_tuning(model):
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+def confusion_matrix(y_true, y_pred, n_classes):
+    cm = np.zeros((n_classes, n_classes), dtype=int)
+    np.add.at(cm, (np.asarray(y_true, int), np.asarray(y_pred, int)), 1)
+    return cm
 
 
-def to_app_inputs(images):
-    x = np.asarray(images, dtype="float32")[..., None]
-    x = keras.ops.repeat(keras.ops.image.resize(x, (96, 96)), 3, axis=-1)
-    return keras.applications.mobilenet_v2.preprocess_input(keras.ops.convert_to_numpy(x))
+def precision_recall(cm):
+    correct = np.diag(cm).astype(float)
+    predicted, actual = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(correct, predicted, out=np.zeros_like(correct), where=predicted > 0)
+    recall = np.divide(correct, actual, out=np.zeros_like(correct), where=actual > 0)
+    return precision, recall
 
 
-def build_app_model(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights)
-    return add_pooled_head(base, num_classes)
+def bagging_fit(build_model, x, y, n_models, epochs, rng):
+    models = []
+    for _ in range(n_models):
+        idx = rng.integers(0, len(x), size=len(x))
+        model = build_model()
+        model.fit(x[idx], y[idx], epochs=epochs, verbose=0)
+        models.append(model)
+    return models
 
 
-REFERENCE = {
-    "q1": {"split_classes": split_classes},
-    "q2": {"add_new_head": add_new_head},
-    "q3": {"unfreeze_top": unfreeze_top},
-    "q4": {"compile_for_fine_tuning": compile_for_fine_tuning},
-    "q5": {"to_app_inputs": to_app_inputs},
-    "q6": {"build_app_model": build_app_model},
+def ensemble_proba(models, x):
+    return np.mean([model.predict(x, verbose=0) for model in models], axis=0)
+
+
+def samme_update(sample_weight, incorrect, n_classes):
+    err = np.sum(sample_weight[incorrect]) / np.sum(sample_weight)
+    alpha = np.log((1 - err) / err) + np.log(n_classes - 1)
+    new = sample_weight * np.exp(alpha * incorrect)
+    return new / new.sum(), alpha
+
+
+def out_of_fold(fit_predict, x, y, n_classes, k=5, seed=0):
+    oof = np.zeros((len(x), n_classes))
+    for train_idx, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y):
+        oof[val_idx] = fit_predict(x[train_idx], y[train_idx], x[val_idx])
+    return oof
+
+
+CONFUSION = {"confusion_matrix": confusion_matrix, "precision_recall": precision_recall}
+BAGGING = {"bagging_fit": bagging_fit, "ensemble_proba": ensemble_proba}
+CORRECT = {
+    q1: {"cross_validate": cross_validate},
+    q2: {"early_stopping_epochs": early_stopping_epochs},
+    q3: {"fit_with_early_stopping": fit_with_early_stopping},
+    q4: CONFUSION,
+    q5: BAGGING,
+    q6: {"samme_update": samme_update},
+    q7: {"out_of_fold": out_of_fold},
 }
+
+
+def test_sample_std_is_accepted_too():
+    def with_sample_std(build_model, x, y, k=5, epochs=3, seed=0):
+        out = cross_validate(build_model, x, y, k, epochs, seed)
+        return dict(out, std=np.std(out["scores"], ddof=1))
+
+    assert q1.evaluate(namespace={}, cross_validate=with_sample_std).status == PASS
 
 
 # ----------------------------------------------------------------------------- wrong answers
-def split_not_renumbered(x, y, classes):
-    keep = np.isin(y, classes)
-    return x[keep], y[keep]
+def cv_one_model(build_model, x, y, k=5, epochs=3, seed=0):  # weights carried from fold to fold
+    model, folds, scores = build_model(), [], []
+    for train_idx, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y):
+        model.fit(x[train_idx], y[train_idx], epochs=epochs, verbose=0)
+        folds.append((train_idx, val_idx))
+        scores.append(_accuracy(model, x[val_idx], y[val_idx]))
+    return {"folds": folds, "scores": scores, "mean": np.mean(scores), "std": np.std(scores)}
 
 
-def split_sorted_order(x, y, classes):       # np.unique numbers the classes in increasing order
-    keep = np.isin(y, classes)
-    return x[keep], np.unique(y[keep], return_inverse=True)[1]
+def cv_plain_kfold(build_model, x, y, k=5, epochs=3, seed=0):  # not stratified, not shuffled
+    folds, scores = [], []
+    for train_idx, val_idx in KFold(k).split(x):
+        model = build_model()
+        model.fit(x[train_idx], y[train_idx], epochs=epochs, verbose=0)
+        folds.append((train_idx, val_idx))
+        scores.append(_accuracy(model, x[val_idx], y[val_idx]))
+    return {"folds": folds, "scores": scores, "mean": np.mean(scores), "std": np.std(scores)}
 
 
-def split_minus_first(x, y, classes):        # right only for consecutive, increasing classes
-    keep = np.isin(y, classes)
-    return x[keep], y[keep].astype(int) - min(classes)
+def cv_train_on_all(build_model, x, y, k=5, epochs=3, seed=0):  # validation data leaks into training
+    folds, scores = [], []
+    for train_idx, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y):
+        model = build_model()
+        model.fit(x, y, epochs=epochs, verbose=0)
+        folds.append((train_idx, val_idx))
+        scores.append(_accuracy(model, x[val_idx], y[val_idx]))
+    return {"folds": folds, "scores": scores, "mean": np.mean(scores), "std": np.std(scores)}
 
 
-def split_x_unfiltered(x, y, classes):
-    return x, split_classes(x, y, classes)[1]
+def cv_train_score(build_model, x, y, k=5, epochs=3, seed=0):  # scores the training part
+    out = cross_validate(build_model, x, y, k, epochs, seed)
+    return out | {"scores": [1.0] * k, "mean": 1.0, "std": 0.0}
 
 
-def head_not_frozen(base, num_classes):
-    model = add_new_head(base, num_classes)
-    base.trainable = True
-    return model
+def es_strict_patience(val_losses, patience, min_delta=0.0):  # stops one epoch too late
+    best, best_epoch, wait = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        if best is None or loss < best - min_delta:
+            best, best_epoch, wait = loss, epoch, 0
+        else:
+            wait += 1
+            if wait > patience:
+                return epoch, best_epoch
+    return len(val_losses), best_epoch
 
 
-def head_sequential(base, num_classes):
-    base.trainable = False
-    return keras.Sequential([base, layers.Flatten(), layers.Dropout(0.5),
-                             layers.Dense(num_classes, activation="softmax")])
+def es_ties_improve(val_losses, patience, min_delta=0.0):  # an equal value counts as better
+    best, best_epoch, wait = None, 0, 0
+    for epoch, loss in enumerate(val_losses, start=1):
+        wait += 1
+        if best is None or loss <= best - min_delta:
+            best, best_epoch, wait = loss, epoch, 0
+        elif wait >= patience and epoch > 1:
+            return epoch, best_epoch
+    return len(val_losses), best_epoch
 
 
-def head_without_training_flag(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.Flatten()(base(inputs))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+def es_ignores_min_delta(val_losses, patience, min_delta=0.0):
+    return early_stopping_epochs(val_losses, patience, 0.0)
 
 
-def head_logits(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.Flatten()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(num_classes)(x))
+def es_zero_based(val_losses, patience, min_delta=0.0):
+    run, best = early_stopping_epochs(val_losses, patience, min_delta)
+    return run, best - 1
 
 
-def head_hidden_layer(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.Dense(32, activation="relu")(layers.Flatten()(base(inputs, training=False)))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+def fit_no_restore(model, x, y, x_val, y_val, folder, max_epochs=50):
+    path = os.path.join(folder, "best.keras")
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=3),
+                 keras.callbacks.ModelCheckpoint(path, monitor="val_loss", save_best_only=True)]
+    history = model.fit(x, y, epochs=max_epochs, validation_data=(x_val, y_val),
+                        callbacks=callbacks, verbose=0)
+    return history, path
 
 
-def head_flatten(base, num_classes):          # q6: MobileNetV2's 3x3x1280 maps want pooling
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.Flatten()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
+def fit_without_early_stopping(model, x, y, x_val, y_val, folder, max_epochs=50):
+    path = os.path.join(folder, "best.keras")
+    history = model.fit(x, y, epochs=max_epochs, validation_data=(x_val, y_val), verbose=0,
+                        callbacks=[keras.callbacks.ModelCheckpoint(path, save_best_only=True)])
+    return history, path
 
 
-def unfreeze_minus_zero(base, n):            # base.layers[-0:] is the whole list
-    base.trainable = True
-    for layer in base.layers:
-        layer.trainable = False
-    for layer in base.layers[-n:]:
-        layer.trainable = not isinstance(layer, layers.BatchNormalization)
+def fit_checkpoint_every_epoch(model, x, y, x_val, y_val, folder, max_epochs=50):
+    path = os.path.join(folder, "best.keras")
+    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=3,
+                                               restore_best_weights=True),
+                 keras.callbacks.ModelCheckpoint(path)]
+    history = model.fit(x, y, epochs=max_epochs, validation_data=(x_val, y_val),
+                        callbacks=callbacks, verbose=0)
+    return history, path
 
 
-def unfreeze_forgot_base(base, n):
-    top = base.layers[len(base.layers) - n:] if n > 0 else []
-    for layer in base.layers:
-        layer.trainable = layer in top and not isinstance(layer, layers.BatchNormalization)
+def fit_h5_path(model, x, y, x_val, y_val, folder, max_epochs=50):
+    history, path = fit_with_early_stopping(model, x, y, x_val, y_val, folder, max_epochs)
+    return history, path.replace(".keras", ".weights.h5")
 
 
-def unfreeze_with_bn(base, n):
-    base.trainable = True
-    top = base.layers[len(base.layers) - n:] if n > 0 else []
-    for layer in base.layers:
-        layer.trainable = layer in top
+def precision_recall_swapped(cm):
+    precision, recall = precision_recall(cm)
+    return recall, precision
 
 
-def compile_high_lr(model):
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
+def precision_recall_nan(cm):  # 0/0 gives NaN instead of 0
+    correct = np.diag(cm).astype(float)
+    return correct / cm.sum(axis=0), correct / cm.sum(axis=1)
 
 
-def compile_only_lr(model):                   # the old optimizer, the old compiled state
-    model.optimizer.learning_rate.assign(1e-5)
+def bagging_without_replacement(build_model, x, y, n_models, epochs, rng):
+    models = []
+    for _ in range(n_models):
+        idx = rng.permutation(len(x))
+        model = build_model()
+        model.fit(x[idx], y[idx], epochs=epochs, verbose=0)
+        models.append(model)
+    return models
 
 
-def compile_one_hot_loss(model):
-    model.compile(keras.optimizers.Adam(1e-5), "categorical_crossentropy", metrics=["accuracy"])
+def bagging_misaligned(build_model, x, y, n_models, epochs, rng):  # x and y drawn separately
+    models = []
+    for _ in range(n_models):
+        model = build_model()
+        model.fit(x[rng.integers(0, len(x), len(x))], y[rng.integers(0, len(x), len(x))],
+                  epochs=epochs, verbose=0)
+        models.append(model)
+    return models
 
 
-def compile_no_metric(model):
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy")
+def bagging_one_model(build_model, x, y, n_models, epochs, rng):
+    model = build_model()
+    models = []
+    for _ in range(n_models):
+        idx = rng.integers(0, len(x), size=len(x))
+        model.fit(x[idx], y[idx], epochs=epochs, verbose=0)
+        models.append(model)
+    return models
 
 
-def compile_and_unfreeze_all(model):
-    for layer in model.layers[1].layers:      # the base: every layer, BatchNorm included
-        layer.trainable = True
-    compile_for_fine_tuning(model)
+def samme_no_k_term(sample_weight, incorrect, n_classes):  # binary AdaBoost formula for K classes
+    return samme_update(sample_weight, incorrect, 2)
 
 
-def app_inputs_no_preprocess(images):
-    x = np.asarray(images, dtype="float32")[..., None]
-    return keras.ops.convert_to_numpy(keras.ops.repeat(keras.ops.image.resize(x, (96, 96)), 3, -1))
+def samme_not_normalized(sample_weight, incorrect, n_classes):
+    new, alpha = samme_update(sample_weight, incorrect, n_classes)
+    return new * 7.0, alpha
 
 
-def app_inputs_divided(images):
-    return app_inputs_no_preprocess(images) / 255.0
+def samme_boosts_correct(sample_weight, incorrect, n_classes):
+    new, alpha = samme_update(sample_weight, ~incorrect, n_classes)
+    _, alpha = samme_update(sample_weight, incorrect, n_classes)
+    return new, alpha
 
 
-def app_inputs_one_channel(images):
-    x = np.asarray(images, dtype="float32")[..., None]
-    return keras.applications.mobilenet_v2.preprocess_input(
-        keras.ops.convert_to_numpy(keras.ops.image.resize(x, (96, 96))))
+def oof_leaky(fit_predict, x, y, n_classes, k=5, seed=0):  # predicts with a model trained on all rows
+    oof = np.zeros((len(x), n_classes))
+    for _, val_idx in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y):
+        oof[val_idx] = fit_predict(x, y, x[val_idx])
+    return oof
 
 
-def app_inputs_nearest(images):
-    x = np.asarray(images, dtype="float32")[..., None]
-    x = keras.ops.repeat(keras.ops.image.resize(x, (96, 96), interpolation="nearest"), 3, -1)
-    return keras.applications.mobilenet_v2.preprocess_input(keras.ops.convert_to_numpy(x))
+def oof_concatenated(fit_predict, x, y, n_classes, k=5, seed=0):  # rows in fold order, not in place
+    parts = [fit_predict(x[tr], y[tr], x[va])
+             for tr, va in StratifiedKFold(k, shuffle=True, random_state=seed).split(x, y)]
+    return np.concatenate(parts)
 
 
-def app_inputs_in_place(images):
-    images += 1
-    return to_app_inputs(images - 1)
+def oof_kfold(fit_predict, x, y, n_classes, k=5, seed=0):
+    oof = np.zeros((len(x), n_classes))
+    for train_idx, val_idx in KFold(k).split(x):
+        oof[val_idx] = fit_predict(x[train_idx], y[train_idx], x[val_idx])
+    return oof
 
 
-def app_with_top(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=True,
-                                          weights=weights)
-    return add_new_head_dense(base, num_classes)
-
-
-def add_new_head_dense(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(
-        base(inputs, training=False)))
-
-
-def app_not_frozen(num_classes, weights):
-    model = build_app_model(num_classes, weights)
-    model.layers[1].trainable = True
-    return model
-
-
-def app_flatten(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights)
-    return head_flatten(base, num_classes)
-
-
-WRONG = {
-    "q1": [(split_not_renumbered, "still holds the original class ids"),
-           (split_sorted_order, "y_new for classes (9, 2, 5)"),
-           (split_minus_first, "y_new for classes (9, 2, 5)"),
-           (split_x_unfiltered, "x_kept for the target classes")],
-    "q2": [(head_not_frozen, "set `base.trainable = False`"),
-           (head_sequential, "not called with `training=False`"),
-           (head_without_training_flag, "not called with `training=False`"),
-           (add_pooled_head, "flatten the whole feature map"),
-           (head_hidden_layer, "trainable weight tensors"),
-           (head_logits, "not class probabilities")],
-    "q3": [(unfreeze_minus_zero, "with n=0: layer(s)"),
-           (unfreeze_forgot_base, "`base.trainable` is still False"),
-           (unfreeze_with_bn, "BatchNormalization layer(s)")],
-    "q4": [(compile_high_lr, "the learning rate is 0.001"),
-           (compile_only_lr, "did not compile the model again"),
-           (compile_one_hot_loss, "sparse_categorical_crossentropy"),
-           (compile_no_metric, "metrics=['accuracy']"),
-           (compile_and_unfreeze_all, "changed which weights are trainable")],
-    "q5": [(app_inputs_no_preprocess, "apply mobilenet_v2.preprocess_input"),
-           (app_inputs_divided, "no value is negative"),
-           (app_inputs_one_channel, "one channel"),
-           (app_inputs_nearest, "to_app_inputs on 4 random images"),
-           (app_inputs_in_place, "changed its input")],
-    "q6": [(app_with_top, "include_top=False"),
-           (app_not_frozen, "set `base.trainable = False`"),
-           (app_flatten, "GlobalAveragePooling2D")],
-}
+WRONG = [
+    (q1, {"cross_validate": cv_one_model}, "was called 1 time(s) for 4 folds"),
+    (q1, {"cross_validate": cv_plain_kfold}, "class counts"),
+    (q1, {"cross_validate": cv_train_on_all}, "exactly that fold's training examples"),
+    (q1, {"cross_validate": cv_train_score}, "are not the validation accuracies"),
+    (q2, {"early_stopping_epochs": es_strict_patience}, "the number of epochs run is wrong"),
+    (q2, {"early_stopping_epochs": es_ties_improve}, "a plateau of equal values"),
+    (q2, {"early_stopping_epochs": es_ignores_min_delta}, "tiny improvements below min_delta"),
+    (q2, {"early_stopping_epochs": es_zero_based}, "the best epoch (counted from 1) is wrong"),
+    (q3, {"fit_with_early_stopping": fit_no_restore}, "use restore_best_weights=True"),
+    (q3, {"fit_with_early_stopping": fit_without_early_stopping}, "add an EarlyStopping callback"),
+    (q3, {"fit_with_early_stopping": fit_checkpoint_every_epoch}, "use save_best_only=True"),
+    (q3, {"fit_with_early_stopping": fit_h5_path}, "ending in '.keras'"),
+    (q4, dict(CONFUSION, confusion_matrix=lambda t, p, n: confusion_matrix(p, t, n)),
+     "confusion_matrix on 10 classes"),
+    (q4, dict(CONFUSION, confusion_matrix=lambda t, p, n: confusion_matrix(t, p, max(t.max(), p.max()) + 1)),
+     "should have shape (4, 4)"),
+    (q4, dict(CONFUSION, precision_recall=precision_recall_swapped), "precision on 10 classes"),
+    (q4, dict(CONFUSION, precision_recall=precision_recall_nan), "NaN"),
+    (q5, dict(BAGGING, bagging_fit=bagging_without_replacement), "WITH replacement"),
+    (q5, dict(BAGGING, bagging_fit=bagging_misaligned), "index x and y with the same idx"),
+    (q5, dict(BAGGING, bagging_fit=bagging_one_model), "once per member"),
+    (q5, dict(BAGGING, ensemble_proba=lambda models, x: models[0].predict(x, verbose=0)),
+     "ensemble_proba(models, x)"),
+    (q6, {"samme_update": samme_no_k_term}, "with K=3 classes alpha differs from scikit-learn"),
+    (q6, {"samme_update": samme_not_normalized}, "do not sum to 1"),
+    (q6, {"samme_update": samme_boosts_correct}, "should gain the factor exp(alpha)"),
+    (q7, {"out_of_fold": oof_leaky}, "leakage"),
+    (q7, {"out_of_fold": oof_concatenated}, "row i must hold the prediction for example i"),
+    (q7, {"out_of_fold": oof_kfold}, "class counts"),
+]
 
 
 (test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
  test_judge_gives_the_same_verdict) = \
-    answer_tests(lesson15, REFERENCE, WRONG)
-
-
-# ----------------------------------------------------------------------------- shipped base
-def test_pretrained_base_loads_with_documented_shapes():
-    path = DATA_DIR / "fashion_base.keras"
-    assert path.stat().st_size < 3_000_000
-    base = keras.models.load_model(path)
-    assert base.input_shape == (None, 28, 28, 1)
-    assert base.output_shape == (None, 3, 3, 128)
-    assert base.count_params() == 93_344                     # as documented in data/README.md
-    assert [layer.name for layer in base.layers if layer.weights][-2:] == ["block3_conv", "block3_bn"]
-    features = base.predict(np.zeros((2, 28, 28, 1), "float32"), verbose=0)
-    assert features.shape == (2, 3, 3, 128) and np.all(np.isfinite(features))
+    answer_tests(lesson15, CORRECT, WRONG)

@@ -1,249 +1,254 @@
-"""Lesson 16: the reference answers pass, plausible wrong answers fail with a specific message."""
-import inspect
+"""Lesson 16 (KerasTuner): the reference answers PASS, plausible mistakes FAIL with a message."""
+import itertools
 
 import keras
+import keras_tuner as kt
 import numpy as np
-import pytest
-from helpers import assert_judge_agrees, assert_covers_every_question, assert_fails_with
 
+from helpers import answer_tests
 from utils.checks import PASS, lesson16
 from utils.checks.lesson16 import q1, q2, q3, q4, q5, q6
-from utils.data import DatasetUnavailable, load_fashion_mnist, to_float_images
-
-layers = keras.layers
 
 
 # ----------------------------------------------------------------------------- reference answers
-def choose_data(load_cifar10, load_fashion_mnist):
-    try:
-        train, test = load_cifar10(download=False)
-        return "cifar10", train, test, "CIFAR-10 is on this machine, so it is used."
-    except DatasetUnavailable:
-        pass
-    try:
-        train, test = load_fashion_mnist("full", download=False)
-        return "fashion-full", train, test, "No CIFAR-10 here: the full Fashion-MNIST is used."
-    except DatasetUnavailable:
-        train, test = load_fashion_mnist("small")
-        return "fashion-small", train, test, "Neither CIFAR-10 nor the full data: bundled subset."
+def build_cnn(hp):
+    filters = hp.Int("filters", 8, 32, step=8)
+    units = hp.Choice("units", [32, 64, 128])
+    dropout = hp.Boolean("dropout")
+    rate = hp.Float("dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout", parent_values=[True])
+    learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    model = keras.Sequential([keras.Input((28, 28, 1)),
+                              keras.layers.Conv2D(filters, 3, activation="relu"),
+                              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(units, activation="relu")])
+    if dropout:
+        model.add(keras.layers.Dropout(rate))
+    model.add(keras.layers.Dense(10, activation="softmax"))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
-def make_augmenter():
-    return keras.Sequential([layers.RandomFlip("horizontal"),
-                             layers.RandomTranslation(0.1, 0.1, fill_mode="constant")])
+def build_cnn_scope(hp):
+    """The same space written with hp.conditional_scope and a loss object: must pass too."""
+    filters = hp.Int("filters", 8, 32, step=8)
+    units = hp.Choice("units", [32, 64, 128])
+    dropout = hp.Boolean("dropout")
+    with hp.conditional_scope("dropout", [True]):
+        rate = hp.Float("dropout_rate", 0.1, 0.5, step=0.1)
+    learning_rate = hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    layers = [keras.Input((28, 28, 1)), keras.layers.Conv2D(filters, (3, 3)),
+              keras.layers.ReLU(), keras.layers.MaxPooling2D(), keras.layers.Flatten(),
+              keras.layers.Dense(units), keras.layers.Activation("relu")]
+    if dropout:
+        layers.append(keras.layers.Dropout(rate))
+    model = keras.Sequential(layers + [keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(), metrics=["accuracy"])
+    return model
 
 
-def make_schedule(peak_lr, total_steps, warmup_steps):
-    return keras.optimizers.schedules.CosineDecay(peak_lr / 10, total_steps - warmup_steps,
-                                                  warmup_target=peak_lr, warmup_steps=warmup_steps)
+def grid_size(hp):
+    space = hp.space
+    seen = set()
+    for combo in itertools.product(*[list(h.values) for h in space]):
+        probe = hp.copy()
+        probe.values = {h.name: v for h, v in zip(space, combo)}
+        seen.add(tuple((h.name, v) for h, v in zip(space, combo) if probe.is_active(h)))
+    return len(seen)
 
 
-def build_model(input_shape, n_classes, head=None, batchnorm=True):
-    inputs = keras.Input(input_shape)
-    h = make_augmenter()(inputs)
-    for filters in (16, 32):
-        h = layers.Conv2D(filters, 3, padding="same")(h)
-        if batchnorm:
-            h = layers.BatchNormalization()(h)
-        h = layers.Activation("relu")(h)
-        h = layers.MaxPooling2D()(h)
-    h = layers.GlobalAveragePooling2D()(h)
-    h = layers.Dropout(0.3)(h)
-    outputs = head(h) if head else layers.Dense(n_classes, activation="softmax")(h)
-    return keras.Model(inputs, outputs)
+def best_so_far(scores, direction="max"):
+    scores = np.asarray(scores, dtype=float)
+    return (np.fmax if direction == "max" else np.fmin).accumulate(scores)
 
 
-@pytest.fixture(scope="module")
-def saved_models(tmp_path_factory):
-    """A small dense model trained for 3 epochs on the bundled subset, and an untrained one."""
-    keras.utils.set_random_seed(0)
-    (x, y), _ = load_fashion_mnist()
-    folder = tmp_path_factory.mktemp("models")
-    model = keras.Sequential([keras.Input((28, 28, 1)), layers.Flatten(),
-                              layers.Dense(128, activation="relu"),
-                              layers.Dense(10, activation="softmax")])
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    untrained = folder / "untrained.keras"
-    model.save(untrained)
-    model.fit(to_float_images(x), y, batch_size=128, epochs=3, verbose=0)
-    trained = folder / "trained.keras"
-    model.save(trained)
-    (_, _), (xt, yt) = load_fashion_mnist()
-    accuracy = float(np.mean(model.predict(to_float_images(xt), verbose=0).argmax(1) == yt))
-    return {"trained": str(trained), "untrained": str(untrained), "accuracy": accuracy,
-            "params": model.count_params(), "folder": folder}
+def trial_scores(tuner, name):
+    values, scores = [], []
+    for trial_id, trial in sorted(tuner.oracle.trials.items()):
+        if trial.status == "COMPLETED" and name in trial.hyperparameters.values:
+            values.append(trial.hyperparameters.values[name])
+            scores.append(trial.score)
+    return np.array(values, dtype=float), np.array(scores, dtype=float)
 
 
-@pytest.fixture
-def low_threshold(monkeypatch):
-    """The real threshold needs the 15-minute run; a dense model reaches about 0.8 in seconds."""
-    monkeypatch.setattr(lesson16, "THRESHOLDS", {"fashion-full": 0.75, "fashion-small": 0.75,
-                                                  "cifar10": 0.65, "smoke": 0.3})
-    monkeypatch.delenv("COURSE_SMOKE", raising=False)
+def build_demo(hp):
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(),
+                              keras.layers.Dense(hp.Choice("units", [16, 32]), activation="relu"),
+                              keras.layers.Dense(10, activation="softmax")])
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
 
 
-def _report(saved, **changes):
-    report = {"source": "fashion-full", "params": saved["params"], "epochs": 3,
-              "val_accuracy": 0.85, "test_accuracy": saved["accuracy"], "train_seconds": 4.2}
-    report.update(changes)
-    return report
+class BatchSizeHyperModel(kt.HyperModel):
+    def build(self, hp):
+        return build_demo(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return model.fit(*args, batch_size=hp.Choice("batch_size", [32, 64, 128]), **kwargs)
 
 
-# ----------------------------------------------------------------------------- correct answers
-def test_reference_answers_pass(saved_models, low_threshold):
-    path = saved_models["trained"]
-    given = {q1: {"choose_data": choose_data}, q2: {"make_augmenter": make_augmenter},
-             q3: {"make_schedule": make_schedule}, q4: {"build_model": build_model},
-             q5: {"capstone_model_path": path},
-             q6: {"capstone_report": _report(saved_models), "capstone_model_path": path}}
-    for question, answers in given.items():
-        result = question.evaluate(namespace={}, **answers)
-        assert result.status == PASS, (question.label, result.messages)
-        assert_judge_agrees(question, answers)
+def distributed_env(n_workers, port):
+    ids = ["chief"] + [f"tuner{i}" for i in range(n_workers)]
+    return [{"KERASTUNER_TUNER_ID": i, "KERASTUNER_ORACLE_IP": "127.0.0.1",
+             "KERASTUNER_ORACLE_PORT": str(port)} for i in ids]
 
 
-def test_choose_data_passes_with_another_copy_of_the_exception_class():
-    """The grader re-imports utils: the notebook's DatasetUnavailable may be another class object."""
-    other = type("DatasetUnavailable", (RuntimeError,), {})
-    namespace = {"DatasetUnavailable": other}
-    exec(inspect.getsource(choose_data), namespace)
-    assert q1.evaluate(namespace={}, choose_data=namespace["choose_data"]).status == PASS
-
-
-def test_smoke_threshold_is_read_at_check_time(saved_models, monkeypatch):
-    monkeypatch.setenv("COURSE_SMOKE", "1")
-    result = q5.evaluate(namespace={}, capstone_model_path=saved_models["trained"])
-    assert result.status == PASS, result.messages
-
-
-@pytest.mark.parametrize("full_here, status, text", [
-    (True, "FAIL", "the full training set is on this machine"),
-    (False, "PASS", ""),
-])
-def test_threshold_follows_the_data_on_this_machine(saved_models, monkeypatch, full_here, status, text):
-    """Without the full data the notebook trains on the bundled subset and gets a lower bar."""
-    monkeypatch.delenv("COURSE_SMOKE", raising=False)
-    monkeypatch.setattr(lesson16, "THRESHOLDS", {"fashion-full": 0.99, "fashion-small": 0.5,
-                                                  "cifar10": 0.65, "smoke": 0.3})
-    monkeypatch.setattr(lesson16.data, "fashion_full_dir",
-                        lambda: saved_models["folder"] if full_here else None)
-    result = q5.evaluate(namespace={}, capstone_model_path=saved_models["trained"])
-    assert result.status == status, result.messages
-    assert text in " ".join(result.messages)
-
-
-# ----------------------------------------------------------------------------- wrong answers
-def choose_data_skips_cifar(load_cifar10, load_fashion_mnist):
-    try:
-        train, test = load_fashion_mnist("full", download=False)
-        return "fashion-full", train, test, "The full Fashion-MNIST is always good enough."
-    except DatasetUnavailable:
-        train, test = load_fashion_mnist("small")
-        return "fashion-small", train, test, "Falling back to the bundled subset."
-
-
-def choose_data_downloads(load_cifar10, load_fashion_mnist):
-    try:
-        train, test = load_cifar10()
-        return "cifar10", train, test, "CIFAR-10 is on this machine, so it is used."
-    except DatasetUnavailable:
-        train, test = load_fashion_mnist("small")
-        return "fashion-small", train, test, "Falling back to the bundled subset."
-
-
-def choose_data_silent(load_cifar10, load_fashion_mnist):
-    source, train, test, _ = choose_data(load_cifar10, load_fashion_mnist)
-    return source, train, test, ""
-
-
-def augmenter_with_vertical_flip():
-    return keras.Sequential([layers.RandomFlip(), layers.RandomTranslation(0.1, 0.1)])
-
-
-def augmenter_with_rescaling():
-    return keras.Sequential([layers.Rescaling(1 / 255), layers.RandomFlip("horizontal"),
-                             layers.RandomTranslation(0.1, 0.1)])
-
-
-def augmenter_with_big_shifts():
-    return keras.Sequential([layers.RandomFlip("horizontal"), layers.RandomTranslation(0.4, 0.4)])
-
-
-def schedule_warmup_from_zero(peak_lr, total_steps, warmup_steps):
-    return keras.optimizers.schedules.CosineDecay(0.0, total_steps - warmup_steps,
-                                                  warmup_target=peak_lr, warmup_steps=warmup_steps)
-
-
-def schedule_too_long(peak_lr, total_steps, warmup_steps):  # the cosine still high at the end
-    return keras.optimizers.schedules.CosineDecay(peak_lr / 10, total_steps,
-                                                  warmup_target=peak_lr, warmup_steps=warmup_steps)
-
-
-def model_with_logits(input_shape, n_classes):
-    return build_model(input_shape, n_classes, head=layers.Dense(n_classes))
-
-
-def model_without_batchnorm(input_shape, n_classes):
-    return build_model(input_shape, n_classes, batchnorm=False)
-
-
-def model_with_ten_classes(input_shape, n_classes):
-    return build_model(input_shape, 10)
-
-
-def model_over_budget(input_shape, n_classes):
-    inputs = keras.Input(input_shape)
-    h = layers.Conv2D(32, 3, padding="same")(make_augmenter()(inputs))
-    h = layers.BatchNormalization()(h)
-    h = layers.Dropout(0.3)(layers.Flatten()(h))
-    return keras.Model(inputs, layers.Dense(n_classes, activation="softmax")(
-        layers.Dense(256, activation="relu")(h)))
-
-
-WRONG = {
-    "q1": [({"choose_data": choose_data_skips_cifar}, "the source should not be 'fashion-full'"),
-           ({"choose_data": choose_data_downloads}, "download=False"),
-           ({"choose_data": choose_data_silent}, "should be a sentence")],
-    "q2": [({"make_augmenter": augmenter_with_vertical_flip}, "no vertical flip"),
-           ({"make_augmenter": augmenter_with_rescaling}, "return its input unchanged"),
-           ({"make_augmenter": augmenter_with_big_shifts}, "small factors"),
-           ({"make_augmenter": lambda: layers.RandomFlip("horizontal")}, "keras.Sequential")],
-    "q3": [({"make_schedule": schedule_warmup_from_zero}, "wrong at step(s) [0"),
-           ({"make_schedule": schedule_too_long}, "the decay ends at step"),
-           ({"make_schedule": lambda peak_lr, total_steps, warmup_steps: peak_lr},
-            "should return a schedule")],
-    "q4": [({"build_model": model_with_logits}, "should be probabilities"),
-           ({"build_model": model_without_batchnorm}, "BatchNormalization"),
-           ({"build_model": model_with_ten_classes}, "it should give 4 class probabilities"),
-           ({"build_model": model_over_budget}, "over the budget")],
+REFERENCE = {
+    "q1": {"build_cnn": build_cnn}, "q2": {"grid_size": grid_size},
+    "q3": {"best_so_far": best_so_far}, "q4": {"trial_scores": trial_scores},
+    "q5": {"BatchSizeHyperModel": BatchSizeHyperModel},
+    "q6": {"distributed_env": distributed_env},
 }
 
 
-@pytest.mark.parametrize("key,answers,message",
-                         [(k, a, m) for k, cases in WRONG.items() for a, m in cases])
-def test_wrong_answers_fail(key, answers, message):
-    assert_fails_with(getattr(lesson16, key), answers, message)
+def test_conditional_scope_and_split_activations_pass_too():
+    result = q1.evaluate(namespace={}, build_cnn=build_cnn_scope)
+    assert result.status == PASS, result.messages
 
 
-def test_saved_model_wrong_answers(saved_models, low_threshold, tmp_path):
-    assert_fails_with(q5, {"capstone_model_path": saved_models["untrained"]}, "below the threshold")
-    assert_fails_with(q5, {"capstone_model_path": str(tmp_path / "model.h5")}, "Keras format")
-    assert_fails_with(q5, {"capstone_model_path": str(tmp_path / "nothing.keras")}, "no file")
-    not_a_model = tmp_path / "text.keras"
-    not_a_model.write_text("not a model")
-    assert_fails_with(q5, {"capstone_model_path": str(not_a_model)}, "could not be loaded")
+# ----------------------------------------------------------------------------- q1: wrong answers
+def cnn_with(**changes):
+    """A build_cnn with one declaration or layer changed, as a student might write it."""
+    def build(hp):
+        filters = changes.get("filters", lambda hp: hp.Int("filters", 8, 32, step=8))(hp)
+        units = hp.Choice("units", [32, 64, 128])
+        if changes.get("rate_inside_if"):
+            rate = None
+            if hp.Boolean("dropout"):
+                rate = hp.Float("dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout",
+                                parent_values=[True])
+            dropout = rate is not None
+        else:
+            dropout = hp.Boolean("dropout")
+            rate = changes.get("rate", lambda hp: hp.Float(
+                "dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout",
+                parent_values=[True]))(hp)
+        lr = changes.get("lr", lambda hp: hp.Float("learning_rate", 1e-4, 1e-2, sampling="log"))(hp)
+        model = keras.Sequential([keras.Input((28, 28, 1)),
+                                  keras.layers.Conv2D(filters, 3, activation="relu"),
+                                  keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+                                  keras.layers.Dense(units, activation="relu")])
+        if dropout and not changes.get("forget_dropout_layer"):
+            model.add(keras.layers.Dropout(rate))
+        model.add(keras.layers.Dense(10, activation="softmax"))
+        if not changes.get("no_compile"):
+            model.compile(optimizer=keras.optimizers.Adam(changes.get("fixed_lr", lr)),
+                          loss=changes.get("loss", "sparse_categorical_crossentropy"),
+                          metrics=["accuracy"])
+        return model
+    return build
 
 
-def test_report_wrong_answers(saved_models, low_threshold):
-    path = saved_models["trained"]
-    cases = [(_report(saved_models, test_accuracy=saved_models["accuracy"] - 0.1), "differs from"),
-             (_report(saved_models, test_accuracy=100 * saved_models["accuracy"]), "not a percentage"),
-             (_report(saved_models, params=saved_models["params"] + 1), "parameter count"),
-             (_report(saved_models, epochs=0), "epochs that ran"),
-             ({"source": "fashion-full"}, "lacks the key")]
-    for report, message in cases:
-        assert_fails_with(q6, {"capstone_report": report, "capstone_model_path": path}, message)
+def trial_scores_unsorted_best(tuner, name):
+    """Ordered by score (get_best_trials), not by trial id."""
+    trials = [t for t in tuner.oracle.get_best_trials(len(tuner.oracle.trials))
+              if name in t.hyperparameters.values]
+    return (np.array([t.hyperparameters.values[name] for t in trials], dtype=float),
+            np.array([t.score for t in trials], dtype=float))
 
 
-def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(lesson16, dict(WRONG, q5=1, q6=1))
+def batch_model(fit):
+    return type("WrongBatchSizeHyperModel", (BatchSizeHyperModel,), {"fit": fit})
+
+
+WRONG = {
+    "q1": [
+        ({"build_cnn": cnn_with(lr=lambda hp: hp.Float("learning_rate", 1e-4, 1e-2))},
+         "`learning_rate`: `sampling` = 'linear'"),
+        ({"build_cnn": cnn_with(rate_inside_if=True)}, "hp.space has no ['dropout_rate']"),
+        ({"build_cnn": cnn_with(rate=lambda hp: hp.Float("dropout_rate", 0.1, 0.5, step=0.1))},
+         "`dropout_rate` should be conditional"),
+        ({"build_cnn": cnn_with(filters=lambda hp: hp.Choice("filters", [8, 16, 24, 32]))},
+         "`filters` is a Choice"),
+        ({"build_cnn": cnn_with(forget_dropout_layer=True)},
+         "the required architecture has a Dropout there"),
+        ({"build_cnn": cnn_with(fixed_lr=1e-3)}, "not the value of hp `learning_rate`"),
+        ({"build_cnn": cnn_with(loss="categorical_crossentropy")},
+         "'sparse_categorical_crossentropy'"),
+        ({"build_cnn": cnn_with(no_compile=True)}, "is not compiled"),
+    ],
+    "q2": [
+        ({"grid_size": lambda hp: int(np.prod([(h.max_value - h.min_value) // h.step
+                                               if hasattr(h, "step") and h.step else len(h.values)
+                                               for h in hp.space]))},
+         "Int(1, 10, step=4) x Choice of 2 x Fixed"),
+        ({"grid_size": lambda hp: int(np.prod([len(list(h.values)) for h in hp.space]))},
+         "Boolean 'dropout' with a conditional 'dropout_rate'"),
+        ({"grid_size": lambda hp: float(np.prod([len(list(h.values)) for h in hp.space]))},
+         "it should return an int"),
+    ],
+    "q3": [
+        ({"best_so_far": lambda s, d="max": np.maximum.accumulate(np.asarray(s, float))},
+         "skip failed trials (NaN)"),
+        ({"best_so_far": lambda s, d="max": np.fmax.accumulate(np.asarray(s, float))},
+         "validation losses (direction 'min')"),
+        ({"best_so_far": lambda s, d="max": np.nan_to_num(best_so_far(s, d))},
+         "keep NaN there"),
+        ({"best_so_far": lambda s, d="max": np.array([np.nanmax(s)])}, "one entry per trial"),
+    ],
+    "q4": [
+        ({"trial_scores": lambda tuner, name: trial_scores_unsorted_best(tuner, name)},
+         "values for 'learning_rate'"),
+        ({"trial_scores": lambda tuner, name: (
+            np.array([t.hyperparameters.values.get(name, np.nan)
+                      for t in tuner.oracle.trials.values() if t.status == "COMPLETED"],
+                     dtype=float),
+            np.array([t.score for t in tuner.oracle.trials.values() if t.status == "COMPLETED"],
+                     dtype=float))},
+         "for 'dropout_rate' (conditional"),
+        ({"trial_scores": lambda tuner, name: (
+            np.array([t.hyperparameters.values[name] for _, t in sorted(tuner.oracle.trials.items())
+                      if name in t.hyperparameters.values], dtype=float),
+            np.array([t.score for _, t in sorted(tuner.oracle.trials.items())
+                      if name in t.hyperparameters.values], dtype=float))},
+         "scores for 'learning_rate' (trial 03 failed)"),
+        ({"trial_scores": lambda tuner, name: {"values": [], "scores": []}},
+         "pair (values, scores)"),
+    ],
+    "q5": [
+        ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
+                                             model.fit(*a, batch_size=64, **k))},
+         "hp.space has no hyperparameter named 'batch_size'"),
+        ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k: (
+            model.fit(*a, batch_size=hp.Choice("batch_size", [32, 64, 128]), **k), None)[1])},
+         "should return what `model.fit` returns"),
+        ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
+                                             model.fit(*a, batch_size=hp.Int("batch_size", 32, 128,
+                                                                             step=32), **k))},
+         "the task asks for hp.Choice of 32, 64 and 128"),
+        ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
+                                             model.fit(*a, batch_size=hp.Choice("batch_size",
+                                                                                [32, 64, 128])))},
+         "pass `**kwargs` on"),
+        ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k: model.fit(
+            *a, batch_size=hp.Choice("batch_size", [32, 64, 128]) and 32, **k))},
+         "pass the value of the hyperparameter"),
+        ({"BatchSizeHyperModel": BatchSizeHyperModel()}, "should be a class that subclasses"),
+    ],
+    "q6": [
+        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_ORACLE_PORT=port)
+                                              for e in distributed_env(n, port)]},
+         "environment variables must be strings"),
+        ({"distributed_env": lambda n, port: [
+            dict(e, KERASTUNER_TUNER_ID="chief" if i == 0 else "worker")
+            for i, e in enumerate(distributed_env(n, port))]},
+         "repeat"),
+        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_TUNER_ID=f"tuner{i}")
+                                              for i, e in enumerate(distributed_env(n, port))]},
+         "the chief's KERASTUNER_TUNER_ID is 'chief'"),
+        ({"distributed_env": lambda n, port: distributed_env(n, port)[1:]}, "one chief plus"),
+        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_ORACLE_IP="localhost")
+                                              for e in distributed_env(n, port)]},
+         "does not point at the oracle on 127.0.0.1"),
+    ],
+}
+
+
+(test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
+ test_judge_gives_the_same_verdict) = \
+    answer_tests(lesson16, REFERENCE, WRONG)
+
+
+def test_questions_are_the_ones_imported():
+    assert [q.key for q in (q1, q2, q3, q4, q5, q6)] == sorted(REFERENCE)

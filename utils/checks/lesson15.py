@@ -1,446 +1,506 @@
-"""Checks of lesson 15: transfer learning.
+"""Checks of lesson 15: evaluation, early stopping and ensembles.
 
-The student's functions run on small Keras bases built here (Conv -> BatchNorm -> ReLU blocks with
-non-trivial moving statistics), so every expectation comes from the model itself: which weights
-are trainable, which layers are frozen, what the optimizer's learning rate is, what a forward pass
-gives. The keras.applications checks compare with MobileNetV2 and its own ``preprocess_input``.
+The checks hand the student's functions tiny data in which feature 0 of every example is its own
+index, and models or learners that record what they are trained on. That is how they verify that
+folds are disjoint and stratified, that every fold and every ensemble member starts from a fresh
+model, that bootstrap samples keep x and y together, and that out-of-fold predictions never come
+from a model that saw the example. Expected values come from scikit-learn (``StratifiedKFold``
+class counts, ``confusion_matrix``, ``precision_recall_fscore_support``, ``AdaBoostClassifier``)
+and from Keras' own ``EarlyStopping`` callback.
 """
 from __future__ import annotations
 
-import socket
+import os
+import tempfile
 
 import numpy as np
 
 from .compare import as_array
 from .core import question
 
-APP_SIZE = 96  # MobileNetV2 input size used in the lesson
-
 
 # ----------------------------------------------------------------------------- helpers
-def tiny_base(shape=(10, 12, 1), widths=(4, 6), seed=0):
-    """A small conv base like the lesson's: blocks Conv -> BatchNorm -> ReLU (-> MaxPool), BN
-    moving statistics set to non-trivial values so that a change is easy to see."""
-    import keras
-    from keras import layers
-
-    rng = np.random.default_rng(seed)
-    inputs = keras.Input(shape)
-    x = inputs
-    for block, filters in enumerate(widths, start=1):
-        init = keras.initializers.GlorotUniform(seed=seed + block)
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False, kernel_initializer=init,
-                          name=f"block{block}_conv")(x)
-        x = layers.BatchNormalization(momentum=0.5, name=f"block{block}_bn")(x)
-        x = layers.ReLU(name=f"block{block}_relu")(x)
-        if block < len(widths):
-            x = layers.MaxPooling2D(2, name=f"block{block}_pool")(x)
-    base = keras.Model(inputs, x, name="tiny_base")
-    for layer in base.layers:
-        if isinstance(layer, layers.BatchNormalization):
-            n = layer.moving_mean.shape[0]
-            layer.moving_mean.assign(rng.normal(0.0, 0.3, n).astype("float32"))
-            layer.moving_variance.assign(rng.uniform(0.5, 2.0, n).astype("float32"))
-    return base
+def _indexed_data(counts, shape, rng, sort=True):
+    """Images whose pixel [0, 0, 0] (or feature 0) is the example's index, labels by class counts."""
+    y = np.concatenate([np.full(c, k) for k, c in enumerate(counts)])
+    if not sort:
+        y = rng.permutation(y)
+    x = rng.normal(size=(len(y),) + shape).astype(np.float32)
+    x += y.reshape((-1,) + (1,) * len(shape)).astype(np.float32)  # classes are learnable
+    x.reshape(len(y), -1)[:, 0] = np.arange(len(y))
+    return x, y
 
 
-def _bn_layers(model):
-    import keras
-
-    return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
-
-
-def _bn_stats(model):
-    return [np.array(w) for layer in _bn_layers(model)
-            for w in (layer.moving_mean.numpy(), layer.moving_variance.numpy())]
-
-
-def _images(shape, n=6, seed=1):
-    return np.random.default_rng(seed).uniform(0, 1, (n,) + tuple(shape)).astype("float32")
-
-
-def _keras_model(t, value, call: str):
-    import keras
-
-    if value is None:
-        t.fail(f"`{call}` returned None: did you forget `return model`?")
-    if not isinstance(value, keras.Model):
-        t.fail(f"`{call}` returned a {type(value).__name__}; it should return a Keras model.")
-    return value
-
-
-def _shape_of(t, model, attr: str, call: str):
+def _rows(x) -> np.ndarray | None:
+    """The example indices of an array made by :func:`_indexed_data` (None if unreadable)."""
     try:
-        return tuple(getattr(model, attr))
+        arr = np.asarray(x, dtype=np.float64)
+        return arr.reshape(len(arr), -1)[:, 0].round().astype(int)
     except Exception:
-        t.fail(f"the model from `{call}` has no single {attr.replace('_', ' ')}: "
-               "build it with keras.Input(...) and keras.Model(inputs, outputs).")
+        return None
 
 
-def training_flag(model, layer) -> object:
-    """The ``training=`` argument ``layer`` was called with inside a functional ``model``
-    (read from ``model.get_config()``); ``"missing"`` if the call has none or cannot be found."""
-    try:
-        config = model.get_config()
-    except Exception:
-        return "missing"
-    for entry in config.get("layers", []) if isinstance(config, dict) else []:
-        if entry.get("name") == layer.name or entry.get("config", {}).get("name") == layer.name:
-            for node in entry.get("inbound_nodes") or []:
-                if isinstance(node, dict) and "training" in node.get("kwargs", {}):
-                    return node["kwargs"]["training"]
-    return "missing"
+class _Recorder:
+    """Builds tiny Keras models that remember the rows, labels and epochs each ``fit`` received.
+
+    Their ``fit``, ``predict`` and ``evaluate`` are quick stand-ins for Keras' own (one full-batch
+    gradient step per epoch, no tf.data pipeline), so that a check can train a dozen of them in
+    well under a second; the models are otherwise ordinary Keras models.
+    """
+
+    def __init__(self, shape, n_classes):
+        self.shape, self.n_classes, self.models = shape, n_classes, []
+
+    def __call__(self):
+        import keras
+        import tensorflow as tf
+
+        def loss_and_accuracy(model, x, y, training=False):
+            proba = model(np.asarray(x, np.float32), training=training)
+            loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, proba))
+            accuracy = float(np.mean(np.argmax(np.asarray(proba), axis=-1) == np.asarray(y)))
+            return loss, accuracy
+
+        class RecordingModel(keras.Sequential):
+            def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", **kwargs):
+                self.fits.append((_rows(x), None if y is None else np.array(y, copy=True), epochs))
+                history = keras.callbacks.History()
+                history.history = {"loss": [], "accuracy": []}
+                for _ in range(int(epochs)):
+                    with tf.GradientTape() as tape:
+                        loss, accuracy = loss_and_accuracy(self, x, y, training=True)
+                    grads = tape.gradient(loss, self.trainable_weights)
+                    self.optimizer.apply(grads, self.trainable_weights)
+                    history.history["loss"].append(float(loss))
+                    history.history["accuracy"].append(accuracy)
+                return history
+
+            def predict(self, x, **kwargs):
+                return np.asarray(self(np.asarray(x, np.float32), training=False))
+
+            def evaluate(self, x=None, y=None, return_dict=False, **kwargs):
+                loss, accuracy = loss_and_accuracy(self, x, y)
+                result = {"loss": float(loss), "accuracy": accuracy}
+                return result if return_dict else [result["loss"], result["accuracy"]]
+
+        model = RecordingModel([keras.Input(self.shape), keras.layers.Flatten(),
+                                keras.layers.Dense(self.n_classes, activation="softmax")])
+        model.compile(optimizer=keras.optimizers.Adam(0.05),
+                      loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+        model.fits = []
+        self.models.append(model)
+        return model
 
 
-def _runs_base_in_inference(model, base, x) -> bool:
-    """Unfreeze the base for a moment, run the model in training mode, see if BN statistics move."""
-    was = base.trainable
-    before = _bn_stats(base)
-    try:
-        base.trainable = True
-        model(x, training=True)
-        return all(np.allclose(a, b) for a, b in zip(before, _bn_stats(base)))
-    finally:
-        for layer, (mean, var) in zip(_bn_layers(base), zip(before[::2], before[1::2])):
-            layer.moving_mean.assign(mean)
-            layer.moving_variance.assign(var)
-        base.trainable = was
+def _accuracy(model, x, y) -> float:
+    return float(np.mean(np.argmax(np.asarray(model(x, training=False)), axis=-1) == y))
 
 
-def called_in_inference_mode(model, base, x) -> bool:
-    """True if ``model`` runs ``base`` in inference mode: a functional model that calls it with
-    ``training=False``, or any other model whose forward pass in training mode leaves the base's
-    BatchNorm statistics alone even when the base is trainable."""
-    import keras
-
-    flag = training_flag(model, base)
-    if flag is False:
-        return True
-    if flag == "missing" and not isinstance(model, (keras.Sequential,)) and \
-            type(model).__name__ != "Functional":
-        return _runs_base_in_inference(model, base, x)
-    return False
+def _index_array(t, value, name: str, n: int) -> np.ndarray:
+    arr, problem = as_array(value, name)
+    if problem:
+        t.fail(problem)
+    if arr.ndim != 1 or arr.dtype.kind not in "iu":
+        t.fail(f"`{name}` should be a 1-D array of integer indices (shape {arr.shape}, dtype {arr.dtype}).")
+    if arr.size and (arr.min() < 0 or arr.max() >= n):
+        t.fail(f"`{name}` holds indices outside 0..{n - 1}.")
+    return arr
 
 
-def _head_checks(t, model, base, num_classes, call: str, flatten: bool):
-    """The cases shared by q2 and q6: frozen base inside, a new softmax head on flattened (q2) or
-    globally averaged (q6) feature maps."""
-    t.case(base.trainable is False,
-           f"`{call}`: the base is still trainable; set `base.trainable = False` to freeze it.")
-    base_ids = {id(w) for w in base.weights}
-    t.case(base_ids <= {id(w) for w in model.weights},
-           f"`{call}`: the model does not use the base's own weights; call the given `base` on "
-           "the inputs (do not rebuild or copy it).")
-    features = int(np.prod(base.output_shape[1:])) if flatten else base.output_shape[-1]
-    trainable = [tuple(w.shape) for w in model.trainable_weights]
-    if any(id(w) in base_ids for w in model.trainable_weights):
-        t.case(False, f"`{call}`: some of the base's weights are trainable in the new model; "
-               "freeze the base before building the model.")
-    elif len(trainable) != 2:
-        t.case(False, f"`{call}`: the model has {len(trainable)} trainable weight tensors; only "
-               "the new Dense layer (its kernel and its bias) should train.")
-    elif trainable[0][0] != features:
-        t.case(False, f"`{call}`: the new Dense layer gets {trainable[0][0]} inputs per image; " + (
-            "flatten the whole feature map (Flatten) before it." if flatten else
-            "pool the feature maps with GlobalAveragePooling2D first (one number per channel)."))
-    else:
-        t.case(trainable == [(features, num_classes), (num_classes,)],
-               f"`{call}`: the trainable weights have shapes {trainable}; expected one Dense "
-               f"layer with {num_classes} units.")
-    try:
-        probs = np.asarray(model(np.zeros((2,) + tuple(base.input_shape[1:]), "float32")))
-    except Exception as exc:
-        t.fail(f"`{call}`: calling the model on a batch failed ({type(exc).__name__}: "
-               f"{str(exc)[:120]}).")
-    t.case(probs.shape == (2, num_classes) and np.all(probs >= 0)
-           and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4),
-           f"`{call}`: the outputs are not class probabilities; end with a Dense layer with "
-           "activation='softmax'.")
+def _stratified(t, val_sets, y, k, where):
+    """Each validation fold holds every class in proportion: within 1 of n_c / k."""
+    counts = np.bincount(y)
+    for f, val in enumerate(val_sets):
+        got = np.bincount(y[val], minlength=len(counts))
+        if np.any(np.abs(got - counts / k) >= 1):
+            t.case(False, f"{where}: validation fold {f + 1} has class counts {got.tolist()}; "
+                          "a stratified fold keeps the class proportions of the whole set "
+                          "(StratifiedKFold, with shuffle=True).")
+            return
+    t.case(True, "")
 
 
 # ----------------------------------------------------------------------------- q1
-def _reference_split(x, y, classes):
-    keep = np.isin(y, classes)
-    lookup = {c: i for i, c in enumerate(classes)}
-    return x[keep], np.array([lookup[int(v)] for v in y[keep]], dtype=np.int64)
+CV_CASES = [((20, 20, 20), 4, 2, 0), ((30, 20, 10), 5, 1, 1)]
 
 
-@question(names=["split_classes"], hints=[
-    "A boolean mask `np.isin(y, classes)` picks the examples whose label is one of `classes`.",
-    "The new label of an example is the POSITION of its old label in `classes`: for "
-    "classes=(7, 2) old label 7 becomes 0 and old label 2 becomes 1, whatever their order.",
-    "Build a lookup table `new = np.full(y.max() + 1, -1)`, set `new[list(classes)] = "
-    "np.arange(len(classes))`, then index it with the kept labels."])
-def q1(t, split_classes):
-    """keep some classes and renumber their labels 0..K-1"""
-    rng = np.random.default_rng(1501)
-    y = rng.integers(0, 10, 60).astype(np.uint8)
-    x = rng.integers(0, 256, (60, 5, 4)).astype(np.uint8)
-    cases = [((2, 4, 6), "the target classes (2, 4, 6)"),
-             ((0, 1, 3, 5, 7, 8, 9), "the source classes (0, 1, 3, 5, 7, 8, 9)"),
-             ((9, 2, 5), "classes (9, 2, 5), not in increasing order"),
-             ((3,), "a single class (3,)")]
-    for classes, where in cases:
-        out = t.call(split_classes, x.copy(), y.copy(), classes, where=where)
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            t.fail(f"`split_classes` should return a pair `(x_kept, y_new)`; on {where} it "
-                   f"returned a {type(out).__name__}.")
-        x_ref, y_ref = _reference_split(x, y, classes)
-        t.array(out[0], x_ref, f"x_kept for {where}")
-        labels, problem = as_array(out[1], "y_new")
-        if problem:
-            t.case(False, problem)
-        elif labels.dtype.kind not in "iu":
-            t.case(False, f"`y_new` for {where} has dtype {labels.dtype}; labels are integers.")
-        elif (labels.shape == y_ref.shape and np.array_equal(labels, y[np.isin(y, classes)])
-              and not np.array_equal(labels, y_ref)):
-            t.case(False, f"`y_new` for {where} still holds the original class ids; renumber "
-                   "them 0, 1, ... in the order of `classes`.")
-        else:
-            t.array(labels, y_ref, f"y_new for {where}")
-    empty = t.call(split_classes, x.copy(), y.copy(), (10, 11), where="classes absent from y")
-    ok = isinstance(empty, (tuple, list)) and len(empty) == 2
-    t.case(ok and np.shape(empty[0]) == (0, 5, 4) and np.size(empty[1]) == 0,
-           "`split_classes` with classes that never occur should return empty arrays "
-           "(x of shape (0, H, W)), not fail or return the whole data.")
+@question(names=["cross_validate"], hints=[
+    "`for train_idx, val_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)"
+    ".split(x, y):` gives the k folds.",
+    "Inside the loop call `model = build_model()` (a fresh model for every fold), fit it on "
+    "`x[train_idx], y[train_idx]` for `epochs` epochs, and measure the accuracy on `x[val_idx]`.",
+    "Return `{'folds': [(train_idx, val_idx), ...], 'scores': [...], 'mean': np.mean(scores), "
+    "'std': np.std(scores)}`."], in_kernel=True)
+def q1(t, cross_validate):
+    """stratified k-fold cross-validation of a Keras model"""
+    rng = np.random.default_rng(1301)
+    for counts, k, epochs, seed in CV_CASES:
+        x, y = _indexed_data(counts, (3, 3, 1), rng)
+        n = len(y)
+        where = f"k={k}, classes of sizes {list(counts)} (sorted by class)"
+        recorder = _Recorder((3, 3, 1), len(counts))
+        out = t.call(cross_validate, recorder, x, y, k=k, epochs=epochs, seed=seed, where=where)
+        if not isinstance(out, dict) or not {"folds", "scores", "mean", "std"} <= set(out):
+            t.fail("`cross_validate` should return a dict with keys 'folds', 'scores', 'mean', 'std'.")
+        folds, scores = out["folds"], out["scores"]
+        if not isinstance(folds, (list, tuple)) or len(folds) != k:
+            t.fail(f"with {where}: 'folds' should be a list of {k} (train_idx, val_idx) pairs.")
+        pairs = []
+        for f, pair in enumerate(folds):
+            if not isinstance(pair, (list, tuple)) or len(pair) != 2:
+                t.fail(f"with {where}: fold {f + 1} should be a pair (train_idx, val_idx).")
+            pairs.append((_index_array(t, pair[0], f"train_idx of fold {f + 1}", n),
+                          _index_array(t, pair[1], f"val_idx of fold {f + 1}", n)))
+        t.case(all(not np.intersect1d(tr, va).size for tr, va in pairs),
+               f"with {where}: a fold's training and validation indices overlap.")
+        t.case(all(np.array_equal(np.union1d(tr, va), np.arange(n)) for tr, va in pairs),
+               f"with {where}: in some fold, training + validation do not cover all examples.")
+        t.case(np.array_equal(np.sort(np.concatenate([va for _, va in pairs])), np.arange(n)),
+               f"with {where}: every example should be in exactly one validation fold.")
+        _stratified(t, [va for _, va in pairs], y, k, f"with {where}")
+
+        built = recorder.models
+        if len(built) != k:
+            t.fail(f"with {where}: `build_model` was called {len(built)} time(s) for {k} folds. "
+                   "Build a fresh model inside the loop, once per fold; otherwise a fold starts "
+                   "from the weights the previous fold learned.")
+        t.case(all(len(m.fits) == 1 for m in built),
+               f"with {where}: every fold's model should be fitted exactly once.")
+        trained_on_fold = all(
+            m.fits and m.fits[0][0] is not None and np.array_equal(np.sort(m.fits[0][0]), np.sort(tr))
+            for m, (tr, _) in zip(built, pairs))
+        t.case(trained_on_fold, f"with {where}: the model of each fold must be trained on exactly "
+                                "that fold's training examples, `x[train_idx]` (NumPy arrays).")
+        t.case(all(m.fits and m.fits[0][2] == epochs for m in built),
+               f"with {where}: fit every fold's model for `epochs` epochs.")
+
+        values, problem = as_array(scores, "scores")
+        if problem or values.shape != (k,):
+            t.fail(f"with {where}: 'scores' should hold {k} numbers, one per fold.")
+        expected = [_accuracy(m, x[va], y[va]) for m, (_, va) in zip(built, pairs)]
+        t.case(np.allclose(values, expected, atol=1e-6),
+               f"with {where}: the scores are not the validation accuracies of the folds' models "
+               "(score fold i on x[val_idx] with the model trained on fold i).")
+        mean = _float_or_fail(t, out["mean"], "'mean'")
+        std = _float_or_fail(t, out["std"], "'std'")
+        t.case(np.isclose(mean, np.mean(values)), f"with {where}: 'mean' is not the mean of the scores.")
+        t.case(np.isclose(std, np.std(values)) or np.isclose(std, np.std(values, ddof=1)),
+               f"with {where}: 'std' is not the standard deviation of the scores.")
+
+
+def _float_or_fail(t, value, name):
+    arr, problem = as_array(value, name)
+    if problem or arr.size != 1:
+        t.fail(problem or f"{name} should be a single number.")
+    return float(arr.reshape(()))
 
 
 # ----------------------------------------------------------------------------- q2
-@question(names=["add_new_head"], hints=[
-    "Three steps: freeze (`base.trainable = False`), build a new graph on a fresh "
-    "`keras.Input(shape=base.input_shape[1:])`, return `keras.Model(inputs, outputs)`.",
-    "Call the base as `base(inputs, training=False)` so that it runs in inference mode, then "
-    "`Flatten()`, `Dropout(0.5)` and one `Dense(num_classes, activation='softmax')`.",
-    "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."], in_kernel=True)
-def q2(t, add_new_head):
-    """freeze a pretrained base and put a new classifier head on it"""
-    for shape, widths, k in (((10, 12, 1), (4, 6), 3), ((9, 9, 2), (3, 5), 7)):
-        base = tiny_base(shape, widths, seed=k)
-        before = _bn_stats(base)
-        where = f"a base with input {shape} and {k} classes"
-        model = _keras_model(t, t.call(add_new_head, base, k, where=where), "add_new_head")
-        in_shape = _shape_of(t, model, "input_shape", "add_new_head")
-        out_shape = _shape_of(t, model, "output_shape", "add_new_head")
-        t.case(in_shape == (None,) + shape,
-               f"on {where}: the model takes inputs of shape {in_shape}; it should take the "
-               "base's input shape.")
-        t.case(out_shape == (None, k), f"on {where}: the model outputs shape {out_shape}; it "
-               "should give one probability per class.")
-        _head_checks(t, model, base, k, "add_new_head", flatten=True)
-        x = _images(shape)
-        t.case(called_in_inference_mode(model, base, x),
-               f"on {where}: the base is not called with `training=False`; write "
-               "`base(inputs, training=False)` so that its BatchNorm layers stay in inference "
-               "mode.")
-        try:
-            model(x, training=True)
-        except Exception:
+ES_CASES = [
+    ("a U-shaped curve", [1.0, 0.8, 0.7, 0.72, 0.75, 0.71, 0.9, 1.0, 1.1], 2, 0.0),
+    ("a strictly decreasing curve", [1.0, 0.9, 0.8, 0.7, 0.6], 2, 0.0),
+    ("a plateau of equal values", [1.0, 0.9, 0.9, 0.9, 0.9, 0.85], 3, 0.0),
+    ("tiny improvements below min_delta", [1.0, 0.8, 0.79, 0.785, 0.782, 0.78, 0.77], 3, 0.05),
+    ("patience=0", [1.0, 0.9, 0.95, 0.8], 0, 0.0),
+    ("the first epoch being the best", [0.5, 0.6, 0.7, 0.8, 0.9], 2, 0.0),
+    ("an improvement just before patience runs out", [1.0, 1.1, 1.2, 0.9, 1.0, 1.1, 1.2, 0.5], 3, 0.0),
+]
+
+
+def keras_early_stopping(val_losses, patience, min_delta):
+    """Drive Keras' own EarlyStopping with a list of validation losses: (epochs run, best epoch)."""
+    import keras
+
+    class Dummy:  # all EarlyStopping touches on the model
+        stop_training = False
+
+        def get_weights(self):
+            return []
+
+        def set_weights(self, weights):
             pass
-        t.case(all(np.allclose(a, b) for a, b in zip(before, _bn_stats(base))),
-               f"on {where}: a forward pass in training mode changed the base's BatchNorm "
-               "moving statistics; the frozen base must not change at all.")
+
+    model = Dummy()
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", mode="min", patience=patience,
+                                             min_delta=min_delta, restore_best_weights=True)
+    callback.set_model(model)
+    callback.on_train_begin()
+    epochs = 0
+    for epoch, value in enumerate(val_losses):
+        epochs = epoch + 1
+        callback.on_epoch_end(epoch, {"val_loss": value})
+        if model.stop_training:
+            break
+    return epochs, callback.best_epoch + 1
+
+
+@question(names=["early_stopping_epochs"], hints=[
+    "Keep the best value so far and a counter of epochs without improvement; an epoch improves "
+    "only if `loss < best - min_delta` (an equal value is not an improvement).",
+    "Training stops at the end of the epoch where the counter reaches `patience` (but never after "
+    "the very first epoch); if that never happens, all epochs run.",
+    "Epochs are counted from 1. The best epoch is the last one that counted as an improvement."])
+def q2(t, early_stopping_epochs):
+    """when does EarlyStopping stop, and which epoch does it restore?"""
+    for name, losses, patience, min_delta in ES_CASES:
+        expected = keras_early_stopping(losses, patience, min_delta)
+        where = f"{name} (patience={patience}, min_delta={min_delta})"
+        out = t.call(early_stopping_epochs, list(losses), patience, min_delta, where=where)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            t.fail("`early_stopping_epochs` should return a pair (epochs_run, best_epoch).")
+        try:
+            got = tuple(int(v) for v in out)
+        except (TypeError, ValueError):
+            t.fail("`early_stopping_epochs` should return two whole numbers.")
+        t.case(got[0] == expected[0], f"on {where}: the number of epochs run is wrong.")
+        t.case(got[1] == expected[1], f"on {where}: the best epoch (counted from 1) is wrong.")
 
 
 # ----------------------------------------------------------------------------- q3
-def _expected_trainable(base, n):
+def _mean_loss(model, x, y) -> float:
     import keras
 
-    top = base.layers[len(base.layers) - n:] if n > 0 else []
-    return [layer for layer in top if not isinstance(layer, keras.layers.BatchNormalization)]
+    return float(np.mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))))
 
 
-@question(names=["unfreeze_top"], hints=[
-    "A frozen model hides all its weights: set `base.trainable = True` first, then choose the "
-    "flag of every layer in `base.layers`.",
-    "`base.layers[-n:]` are the top n layers, but careful: `[-0:]` is the whole list.",
-    "Leave every BatchNormalization layer frozen (`layer.trainable = False`), even in the top n: "
-    "a frozen BatchNorm runs in inference mode and keeps its moving statistics."])
-def q3(t, unfreeze_top):
-    """unfreeze only the top N layers of the base, BatchNorm layers excepted"""
+@question(names=["fit_with_early_stopping"], hints=[
+    "Make `keras.callbacks.EarlyStopping(monitor='val_loss', patience=3, restore_best_weights=True)`"
+    " and `keras.callbacks.ModelCheckpoint(path, monitor='val_loss', save_best_only=True)`.",
+    "The checkpoint path is `os.path.join(folder, 'best.keras')`: Keras 3 saves whole models "
+    "to files ending in .keras.",
+    "Pass both in `callbacks=[...]` with `validation_data=(x_val, y_val)` and "
+    "`epochs=max_epochs`; return `(history, path)`."], in_kernel=True)
+def q3(t, fit_with_early_stopping):
+    """EarlyStopping with restored weights and a .keras checkpoint"""
     import keras
 
-    for n in (3, 0, 1, 6, 100):
-        base = tiny_base(seed=n)
-        base.trainable = False
-        where = f"n={n}"
-        t.call(unfreeze_top, base, n, where=where)
-        want = _expected_trainable(base, n)
-        want_ids = {id(w) for layer in want for w in layer.weights}
-        got_ids = {id(w) for w in base.trainable_weights}
-        bn_open = [layer.name for layer in _bn_layers(base) if layer.trainable]
-        extra = [layer.name for layer in base.layers
-                 if layer.weights and layer not in want and layer.trainable and base.trainable
-                 and not isinstance(layer, keras.layers.BatchNormalization)]
-        missing = [layer.name for layer in want if layer.weights
-                   and not all(id(w) in got_ids for w in layer.weights)]
-        if want_ids and not base.trainable:
-            t.case(False, f"with {where}: `base.trainable` is still False, so no weight inside it "
-                   "can train; set `base.trainable = True` first.")
-        elif bn_open:
-            t.case(False, f"with {where}: BatchNormalization layer(s) {bn_open} are trainable; "
-                   "keep every BatchNorm layer frozen.")
-        elif extra:
-            t.case(False, f"with {where}: layer(s) {extra} are trainable but are not among the "
-                   f"top {n} layers.")
-        elif missing:
-            t.case(False, f"with {where}: layer(s) {missing} are among the top {n} layers but "
-                   "are still frozen.")
-        else:
-            t.case(got_ids == want_ids, f"with {where}: the set of trainable weights is wrong.")
+    rng = np.random.default_rng(1303)
+    # random labels: the model can only memorize, so the validation loss soon rises
+    x, y = rng.normal(size=(32, 6)).astype(np.float32), rng.integers(0, 3, 32)
+    x_val, y_val = rng.normal(size=(32, 6)).astype(np.float32), rng.integers(0, 3, 32)
+    model = keras.Sequential([keras.Input((6,)), keras.layers.Dense(32, activation="relu"),
+                              keras.layers.Dense(3, activation="softmax")])
+    model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
+    model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
+                  run_eagerly=True)
+    max_epochs = 15
+    with tempfile.TemporaryDirectory() as folder:
+        out = t.call(fit_with_early_stopping, model, x, y, x_val, y_val, folder, max_epochs,
+                     where="a tiny model on random labels")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            t.fail("`fit_with_early_stopping` should return a pair (history, checkpoint_path).")
+        history, path = out
+        val = getattr(history, "history", {}).get("val_loss") if history is not None else None
+        if not val:
+            t.fail("the history has no 'val_loss': pass `validation_data=(x_val, y_val)` to fit "
+                   "and return the History object that fit gives back.")
+        best = int(np.argmin(val))
+        t.case(len(val) < max_epochs, "training ran all max_epochs although the validation loss "
+                                      "kept rising: add an EarlyStopping callback.")
+        t.case(len(val) >= max_epochs or len(val) - 1 - best == 3,
+               f"training stopped {len(val) - 1 - best} epoch(s) after the best one; with "
+               "patience=3 it should stop 3 epochs after.")
+        now = _mean_loss(model, x_val, y_val)
+        t.case(np.isclose(now, val[best], rtol=1e-4, atol=1e-6),
+               "after training the model does not hold the weights of its best epoch: "
+               "use restore_best_weights=True.")
+        if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
+            t.fail("the checkpoint path should be a string ending in '.keras'.")
+        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
+            t.fail("save the checkpoint inside `folder` (os.path.join(folder, 'best.keras')).")
+        if not os.path.isfile(path):
+            t.fail("no checkpoint file was written: add a ModelCheckpoint callback.")
+        try:
+            saved = keras.models.load_model(path)
+            saved_loss = _mean_loss(saved, x_val, y_val)
+        except Exception as exc:
+            t.fail(f"the checkpoint could not be loaded with keras.models.load_model ({type(exc).__name__}).")
+        t.case(np.isclose(saved_loss, val[best], rtol=1e-4, atol=1e-6),
+               "the checkpoint does not hold the best epoch's model: use save_best_only=True "
+               "and monitor='val_loss'.")
 
 
 # ----------------------------------------------------------------------------- q4
-def _head_model(base, k=3):
-    import keras
-    from keras import layers
+def _cm_cases(rng):
+    y10 = rng.integers(0, 10, 300)
+    p10 = np.where(rng.random(300) < 0.6, y10, rng.integers(0, 10, 300))
+    return [
+        ("10 classes, 300 examples", y10.astype(np.uint8), p10.astype(np.uint8), 10),
+        ("4 classes where class 3 never occurs and class 2 is never predicted",
+         np.array([0, 0, 1, 1, 2, 2, 2, 1, 0, 2]), np.array([0, 1, 1, 1, 0, 1, 0, 0, 0, 1]), 4),
+        ("2 classes", np.array([1, 1, 1, 0, 0, 1]), np.array([1, 0, 1, 0, 1, 1]), 2),
+    ]
 
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(k, activation="softmax")(x))
 
+@question(names=["confusion_matrix", "precision_recall"], hints=[
+    "cm[i, j] counts the examples of TRUE class i that were PREDICTED as class j (rows: truth): "
+    "`np.add.at(cm, (y_true, y_pred), 1)`.",
+    "Precision of class j: correct predictions of j divided by everything predicted as j (a "
+    "COLUMN sum). Recall of class i: correct ones divided by all true members of i (a ROW sum).",
+    "When a denominator is 0 (a class never predicted, or absent) use 0, like scikit-learn's "
+    "`zero_division=0`: `np.divide(a, b, out=np.zeros_like(a, dtype=float), where=b > 0)`."])
+def q4(t, confusion_matrix, precision_recall):
+    """confusion matrix, per-class precision and recall"""
+    from sklearn import metrics
 
-@question(names=["compile_for_fine_tuning"], hints=[
-    "Changing `trainable` flags only takes effect at the next `model.compile(...)`: compile "
-    "again, with a NEW optimizer object.",
-    "Fine-tuning moves pretrained weights only a little: a learning rate 10 to 100 times lower "
-    "than for the head, e.g. `keras.optimizers.Adam(1e-5)`.",
-    "The labels are integer class ids: `loss='sparse_categorical_crossentropy'`, "
-    "`metrics=['accuracy']`."], in_kernel=True)
-def q4(t, compile_for_fine_tuning):
-    """recompile for fine-tuning with a low learning rate"""
-    import keras
-
-    base = tiny_base(seed=4)
-    base.trainable = False
-    model = _head_model(base)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    old = model.optimizer
-    base.trainable = True
-    for layer in base.layers:
-        layer.trainable = layer.name == "block2_conv"
-    trainable_before = {id(w) for w in model.trainable_weights}
-    t.call(compile_for_fine_tuning, model, where="a model whose top conv layer was unfrozen")
-    if model.optimizer is None or model.optimizer is old:
-        t.fail("`compile_for_fine_tuning` did not compile the model again with a new optimizer; "
-               "changing the learning rate of the old one is not enough, because `compile` is "
-               "what takes the new trainable flags into account.")
-    t.case({id(w) for w in model.trainable_weights} == trainable_before,
-           "`compile_for_fine_tuning` changed which weights are trainable; it should only compile.")
-    try:
-        lr = float(np.asarray(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
-    except Exception:
-        t.fail("the optimizer's learning rate could not be read; pass a number, e.g. "
-               "`keras.optimizers.Adam(1e-5)`.")
-    t.case(0 < lr <= 1e-4, f"the learning rate is {lr:g}; for fine-tuning it must be positive "
-           "and at most 1e-4.")
-    x, y = _images((10, 12, 1), n=8, seed=4), np.arange(8) % 3
-    try:
-        result = model.evaluate(x, y, verbose=0, return_dict=True)
-    except Exception as exc:
-        t.fail(f"evaluating the compiled model on integer labels failed ({type(exc).__name__}); "
-               "use loss='sparse_categorical_crossentropy'.")
-    probs = keras.ops.convert_to_numpy(model(x))
-    loss = float(np.mean(keras.ops.convert_to_numpy(
-        keras.losses.sparse_categorical_crossentropy(y, probs))))
-    t.case(np.isclose(result.get("loss", np.nan), loss, rtol=1e-3, atol=1e-4),
-           "the compiled loss is not the sparse categorical cross-entropy of the probabilities.")
-    try:
-        metrics = model.get_compile_config().get("metrics")
-    except Exception:
-        metrics = None
-    t.case("acc" in str(metrics).lower(), "the model is compiled without an accuracy metric; add "
-           "metrics=['accuracy'].")
+    rng = np.random.default_rng(1304)
+    for where, y_true, y_pred, n in _cm_cases(rng):
+        labels = list(range(n))
+        expected_cm = metrics.confusion_matrix(y_true, y_pred, labels=labels)
+        cm = t.call(confusion_matrix, y_true.copy(), y_pred.copy(), n, where=where)
+        t.array(cm, expected_cm, f"confusion_matrix on {where}")
+        precision, recall, _, _ = metrics.precision_recall_fscore_support(
+            y_true, y_pred, labels=labels, zero_division=0)
+        out = t.call(precision_recall, expected_cm.copy(), where=where)
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            t.fail("`precision_recall` should return a pair (precision, recall).")
+        t.array(out[0], precision, f"precision on {where}")
+        t.array(out[1], recall, f"recall on {where}")
 
 
 # ----------------------------------------------------------------------------- q5
-def reference_app_inputs(images) -> np.ndarray:
-    """What MobileNetV2 expects from grey 28x28 uint8 images: 96x96x3, its own preprocessing."""
-    import keras
+@question(names=["bagging_fit", "ensemble_proba"], hints=[
+    "For each member: `idx = rng.integers(0, n, size=n)` (n draws WITH replacement), then a fresh "
+    "`build_model()` fitted on `x[idx], y[idx]` (the same idx for both!).",
+    "Return the list of trained models; `ensemble_proba` stacks `model.predict(x, verbose=0)` of "
+    "every member and averages over the members (axis 0).",
+    "About 63 % of the examples appear in a bootstrap sample, some of them several times."], in_kernel=True)
+def q5(t, bagging_fit, ensemble_proba):
+    """bagging: bootstrap samples and averaged probabilities"""
+    rng = np.random.default_rng(1305)
+    x, y = _indexed_data((30, 30, 30), (3, 3, 1), rng, sort=False)
+    n, n_models = len(y), 4
+    recorder = _Recorder((3, 3, 1), 3)
+    models = t.call(bagging_fit, recorder, x, y, n_models, 1, np.random.default_rng(5),
+                    where=f"{n_models} members on 90 examples")
+    if not isinstance(models, (list, tuple)) or len(models) != n_models:
+        t.fail(f"`bagging_fit` should return a list of {n_models} trained models.")
+    if len(recorder.models) != n_models or any(m is not b for m, b in zip(models, recorder.models)):
+        t.fail("`bagging_fit` should call `build_model()` once per member and return those models, "
+               "in order: every member starts from fresh weights.")
+    fits = [m.fits[0] if len(m.fits) == 1 else None for m in models]
+    if any(f is None or f[0] is None for f in fits):
+        t.fail("every member should be fitted once, on NumPy arrays x[idx], y[idx].")
+    samples = [f[0] for f in fits]
+    t.case(all(len(s) == n for s in samples),
+           f"a bootstrap sample has as many draws as the data set ({n}), not "
+           f"{sorted({len(s) for s in samples})}.")
+    unique = [len(np.unique(s)) / n for s in samples]
+    t.case(all(0.45 < u < 0.8 for u in unique),
+           f"the bootstrap samples contain {min(unique):.0%} to {max(unique):.0%} distinct examples;"
+           " draws WITH replacement give about 63 % (and some examples several times).")
+    t.case(len({tuple(np.sort(s)) for s in samples}) == n_models,
+           "two members were trained on the same sample: draw a new bootstrap sample per member.")
+    t.case(all(f[1] is not None and np.array_equal(np.asarray(f[1]).reshape(-1), y[s])
+               for f, s in zip(fits, samples)),
+           "the labels given to fit do not belong to the images: index x and y with the same idx.")
+    t.case(all(f[2] == 1 for f in fits), "fit every member for `epochs` epochs.")
 
-    x = np.asarray(images, dtype="float32")[..., None]
-    x = keras.ops.convert_to_numpy(keras.ops.image.resize(x, (APP_SIZE, APP_SIZE)))
-    x = np.repeat(x, 3, axis=-1)
-    return keras.applications.mobilenet_v2.preprocess_input(x)
-
-
-@question(names=["to_app_inputs"], hints=[
-    "Four steps: float32 with a channel axis, resize to 96x96 (bilinear, "
-    "`keras.ops.image.resize`), 3 identical channels (`np.repeat`), then "
-    "`keras.applications.mobilenet_v2.preprocess_input`.",
-    "`preprocess_input` expects pixel values 0..255, exactly what the uint8 images hold: do "
-    "not divide by 255 yourself.",
-    "Convert tensors back with `keras.ops.convert_to_numpy` and return a float32 NumPy array."])
-def q5(t, to_app_inputs):
-    """grey 28x28 images -> MobileNetV2 inputs"""
-    rng = np.random.default_rng(1505)
-    images = rng.integers(0, 256, (4, 28, 28)).astype(np.uint8)
-    images[0, :4] = 0
-    images[0, 4:8] = 255
-    for batch, where in ((images, "4 random images"), (images[:1], "a batch of one"),
-                         (np.full((2, 28, 28), 255, np.uint8), "white images")):
-        given = batch.copy()
-        out = t.call(to_app_inputs, given, where=where)
-        t.case(np.array_equal(given, batch), f"`to_app_inputs` changed its input ({where}); "
-               "work on a float copy.")
-        arr, problem = as_array(out, "to_app_inputs(images)")
-        if problem:
-            t.fail(problem)
-        n = len(batch)
-        if arr.shape != (n, APP_SIZE, APP_SIZE, 3):
-            if arr.ndim == 4 and arr.shape[-1] == 1:
-                t.fail(f"on {where}: the output has one channel; MobileNetV2 needs 3 (repeat the "
-                       "grey channel).")
-            t.fail(f"on {where}: the output has shape {arr.shape}; it should be "
-                   f"(N, {APP_SIZE}, {APP_SIZE}, 3).")
-        t.case(arr.dtype == np.float32, f"on {where}: the output has dtype {arr.dtype}; "
-               "MobileNetV2 takes float32.")
-        if np.all(np.isfinite(arr)) and arr.max() > 2:
-            t.case(False, f"on {where}: values go up to {arr.max():.0f}; apply "
-                   "mobilenet_v2.preprocess_input, which rescales pixels for MobileNetV2.")
-        elif np.all(np.isfinite(arr)) and arr.min() >= 0 and n > 0 and where != "white images":
-            t.case(False, f"on {where}: no value is negative; MobileNetV2's preprocess_input "
-                   "expects pixels 0..255 (do not divide by 255 first).")
-        else:
-            t.array(arr, reference_app_inputs(batch), f"to_app_inputs on {where}", rtol=1e-4,
-                    atol=1e-3)
+    expected = np.mean([np.asarray(m(x, training=False)) for m in models], axis=0)
+    out = t.call(ensemble_proba, list(models), x, where="the trained members")
+    t.array(out, expected, "ensemble_proba(models, x)", rtol=1e-4, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- q6
-@question(names=["build_app_model"], hints=[
-    "`keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, "
-    "weights=weights)` gives the convolutional base without ImageNet's 1000-class head.",
-    "Freeze it, then a head like the one of exercise 2 but pooled: `keras.Input((96, 96, 3))`, "
-    "`base(inputs, training=False)`, `GlobalAveragePooling2D()`, `Dense(num_classes, "
-    "activation='softmax')`.",
-    "Pass the `weights` argument through; the check calls `build_app_model(4, None)`, which "
-    "needs no network."])
-def q6(t, build_app_model):
-    """MobileNetV2 from keras.applications as a frozen base with a new head"""
-    import keras
+def _adaboost_rounds(n_classes, seed):
+    """A scikit-learn SAMME run: inputs, and per round the misclassified mask and the model weight."""
+    from sklearn.datasets import make_classification
+    from sklearn.ensemble import AdaBoostClassifier
+    from sklearn.tree import DecisionTreeClassifier
 
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(5)  # an answer that ignores weights=None must not hang offline
-    try:
-        value = t.call(build_app_model, 4, None, where="num_classes=4, weights=None")
-    finally:
-        socket.setdefaulttimeout(old)
-    model = _keras_model(t, value, "build_app_model")
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    bases = [layer for layer in nested if layer.name.startswith("mobilenetv2")]
-    if not bases:
-        t.fail("`build_app_model` does not contain a keras.applications.MobileNetV2 model "
-               "called as one layer; build it and call it on the inputs.")
-    base = bases[0]
-    if any(isinstance(layer, keras.layers.Dense) for layer in base.layers) or \
-            len(base.output_shape) != 4:
-        t.fail("the MobileNetV2 base still has ImageNet's classifier on top; build it with "
-               "include_top=False.")
-    in_shape = _shape_of(t, model, "input_shape", "build_app_model")
-    t.case(in_shape == (None, APP_SIZE, APP_SIZE, 3), f"the model takes inputs of shape "
-           f"{in_shape}; it should take the {APP_SIZE}x{APP_SIZE}x3 images from exercise 5.")
-    t.case(_shape_of(t, model, "output_shape", "build_app_model") == (None, 4),
-           "the model does not output one probability per class (num_classes=4).")
-    _head_checks(t, model, base, 4, "build_app_model", flatten=False)
-    t.case(training_flag(model, base) is False,
-           "the MobileNetV2 base is not called with `training=False`.")
+    x, y = make_classification(n_samples=120, n_features=6, n_informative=4,
+                               n_classes=n_classes, n_clusters_per_class=1, random_state=seed)
+    ada = AdaBoostClassifier(DecisionTreeClassifier(max_depth=1), n_estimators=4,
+                             random_state=seed).fit(x, y)
+    return [(est.predict(x) != y, float(alpha))
+            for est, alpha in zip(ada.estimators_, ada.estimator_weights_)]
+
+
+@question(names=["samme_update"], hints=[
+    "err = sum of the weights of the misclassified examples / sum of all weights; "
+    "alpha = log((1 - err) / err) + log(K - 1).",
+    "Multiply the weight of every MISCLASSIFIED example by exp(alpha); leave the others; then "
+    "divide by the sum so that the weights add up to 1.",
+    "Return `(new_weights, alpha)`. With K = 2 the log(K - 1) term is 0: classic AdaBoost."])
+def q6(t, samme_update):
+    """one round of SAMME boosting: model weight and sample reweighting"""
+    for n_classes, seed in [(3, 0), (2, 1), (5, 2)]:
+        rounds = _adaboost_rounds(n_classes, seed)
+        weights = np.full(len(rounds[0][0]), 1 / len(rounds[0][0]))
+        for r, (incorrect, alpha) in enumerate(rounds):
+            where = f"round {r + 1} of AdaBoost (SAMME) with K={n_classes} classes"
+            out = t.call(samme_update, weights.copy(), incorrect.copy(), n_classes, where=where)
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                t.fail("`samme_update` should return a pair (new_weights, alpha).")
+            got_alpha = _float_or_fail(t, out[1], "alpha")
+            if not np.isclose(got_alpha, alpha, rtol=1e-6):
+                t.case(False, f"in {where} alpha differs from scikit-learn's AdaBoostClassifier"
+                              + (" (the sample weights of the previous round were already off)."
+                                 if r else "."))
+                break
+            t.case(True, "")
+            new, problem = as_array(out[0], "new_weights")
+            if problem or new.shape != weights.shape:
+                t.fail(problem or f"new_weights should have shape {weights.shape}.")
+            t.case(np.isclose(new.sum(), 1.0), f"in {where} the new weights do not sum to 1.")
+            ratio = new / weights
+            t.case(np.allclose(ratio[incorrect] / ratio[~incorrect].mean(), np.exp(alpha), rtol=1e-6)
+                   and np.allclose(ratio[~incorrect], ratio[~incorrect].mean(), rtol=1e-6),
+                   f"in {where} the misclassified examples should gain the factor exp(alpha) "
+                   "relative to the correct ones.")
+            weights = new / new.sum()
+
+
+# ----------------------------------------------------------------------------- q7
+class _Learner:
+    """A nearest-centroid classifier that records which rows it was trained on and asked about."""
+
+    def __init__(self, n_classes):
+        self.n_classes, self.calls = n_classes, []
+
+    def __call__(self, x_train, y_train, x_pred):
+        train_rows, pred_rows = _rows(x_train), _rows(x_pred)
+        x_train, x_pred = np.asarray(x_train)[:, 1:], np.asarray(x_pred)[:, 1:]
+        centroids = np.stack([x_train[np.asarray(y_train) == c].mean(axis=0)
+                              for c in range(self.n_classes)])
+        scores = -((x_pred[:, None, :] - centroids[None]) ** 2).sum(axis=-1)
+        proba = np.exp(scores - scores.max(axis=1, keepdims=True))
+        proba /= proba.sum(axis=1, keepdims=True)
+        self.calls.append((train_rows, pred_rows, proba))
+        return proba
+
+
+@question(names=["out_of_fold"], hints=[
+    "Loop over `StratifiedKFold(n_splits=k, shuffle=True, random_state=seed).split(x, y)`: train "
+    "on the training part, predict the held-out part only.",
+    "Write the predictions into their own rows: `oof[val_idx] = fit_predict(x[train_idx], "
+    "y[train_idx], x[val_idx])`.",
+    "Start from `oof = np.zeros((len(x), n_classes))`; every row is filled exactly once, by a "
+    "model that never saw it."])
+def q7(t, out_of_fold):
+    """out-of-fold predictions for stacking"""
+    rng = np.random.default_rng(1307)
+    for counts, k in [((15, 15, 15), 3), ((24, 12, 6), 3)]:
+        x, y = _indexed_data(counts, (5,), rng)  # column 0: the index, columns 1-4: features
+        n, n_classes = len(y), len(counts)
+        where = f"k={k}, classes of sizes {list(counts)} (sorted by class)"
+        learner = _Learner(n_classes)
+        out = t.call(out_of_fold, learner, x, y, n_classes, k=k, seed=0, where=where)
+        oof = as_array(out, "out_of_fold(...)")[0]
+        if oof is None or oof.shape != (n, n_classes):
+            t.fail(f"with {where}: `out_of_fold` should return an array of shape ({n}, {n_classes}).")
+        if len(learner.calls) != k or any(c[0] is None or c[1] is None for c in learner.calls):
+            t.fail(f"with {where}: `fit_predict` should be called once per fold ({k} times) "
+                   f"with NumPy arrays; it was called {len(learner.calls)} time(s).")
+        t.case(all(not np.intersect1d(tr, pr).size for tr, pr, _ in learner.calls),
+               f"with {where}: a row was predicted by a model trained on it (leakage): "
+               "predict only the held-out fold.")
+        predicted = np.concatenate([pr for _, pr, _ in learner.calls])
+        t.case(np.array_equal(np.sort(predicted), np.arange(n)),
+               f"with {where}: every row must be predicted exactly once, in the fold that holds it out.")
+        _stratified(t, [pr for _, pr, _ in learner.calls], y, k, f"with {where}")
+        expected = np.zeros((n, n_classes))
+        for _, rows, proba in learner.calls:
+            expected[rows] = proba
+        t.array(oof, expected, f"out-of-fold predictions with {where} (row i must hold the "
+                               "prediction for example i)")

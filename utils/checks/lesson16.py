@@ -1,403 +1,536 @@
-"""Lesson 16 · Capstone: design, train, tune and report a CNN.
+"""Checks of lesson 16: hyperparameter search with KerasTuner.
 
-The data choice is checked with fake loaders that simulate a machine with or without each
-dataset. The augmentation pipeline, the schedule and the model are checked against Keras
-(``keras.optimizers.schedules.CosineDecay`` with warmup gives the expected learning rates).
-The graded model is the SAVED ``.keras`` file: it is loaded and scored on a fixed held-out set
-that every student has offline, the 2,000 official test images of the bundled Fashion-MNIST
-split (``utils.data.load_fashion_mnist()[1]``; 500 of them in smoke mode). No training happens
-inside a check.
-
-How the accuracy thresholds were set
-------------------------------------
-* Default mode, with the full Fashion-MNIST on the machine (the notebook then trains on 54,000
-  images): threshold 0.90. Three seeded default runs of the solution (seeds 42, 1, 2; 14 epochs,
-  about 15 minutes each on 2 cores) scored 0.935, 0.935 and 0.9325 on this held-out set (0.9367,
-  0.9365, 0.9361 on the official 10,000 test images); the lowest minus 3 points, rounded down.
-* Default mode, with only the bundled subset on the machine (the notebook trains on 9,000 images):
-  threshold 0.87. The same three seeds scored 0.901, 0.906 and 0.901; the lowest minus 3 points.
-  Which case applies is decided by ``utils.data.fashion_full_dir()`` at check time, so a grader
-  without the full data judges what its own run of the notebook could reach.
-* Smoke mode (``COURSE_SMOKE=1``: 900 training images, one epoch, batch 16) only proves the
-  pipeline runs: threshold 0.30, three times chance (0.10); the solution's smoke model scores
-  0.72 on the 500 smoke test images (measured), a 500-image set where chance has a standard
-  deviation of about 0.013.
-* A model for 32x32 colour images (CIFAR-10, when it is available) is scored on the first 200
-  test images of each class with the threshold 0.65: the syllabus's reference CNN reaches
-  about 0.71 in 10 epochs. This threshold is NOT measured on this machine (CIFAR-10 was not
-  available offline here).
-
-``GRADE_SMOKE = False``: the grader runs the notebook with the real data, because the graded
-answer is the trained model itself; a smoke-mode grade would only show that the code runs.
-Give the grader a long enough ``--timeout`` (about 20 minutes per notebook on 2 cores).
+Nothing here trains a network. Search spaces are read back from ``kt.HyperParameters().space``
+and compared with a reference space declared through the same KerasTuner API; models built at
+chosen hyperparameter values are compared with Keras references; grid sizes are counted by
+running ``kt.GridSearch`` on a tuner whose trials return at once; trial tables come from a real
+``kt.RandomSearch`` whose trials return a score without training; the batch-size ``HyperModel``
+is called with a stand-in model that records what ``fit`` receives; the distributed environment
+is judged by KerasTuner's own distribution helpers.
 """
 from __future__ import annotations
 
+import contextlib
+import functools
+import io
 import math
-from pathlib import Path
+import os
+import tempfile
+from unittest import mock
 
-import keras
 import numpy as np
 
-from .. import config, data
-from ..grading.codec import Undecodable, load_keras_file
+from .compare import as_array
 from .core import question
 
-GRADE_SMOKE = False
-PARAM_BUDGET = 1_500_000
-THRESHOLDS = {"fashion-full": 0.90, "fashion-small": 0.87, "cifar10": 0.65, "smoke": 0.30}
-SOURCES = ("cifar10", "fashion-full", "fashion-small")
+
+# ----------------------------------------------------------------------------- helpers
+def _quiet():
+    """Silence KerasTuner's trial printouts (stdout) and tracebacks of failed trials (stderr)."""
+    stack = contextlib.ExitStack()
+    stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
+    stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
+    return stack
 
 
-# The grader's --model-only (its default for this lesson) judges these answers from the files a
-# student hands in beside the notebook, without running it: the saved model, and the report as
-# JSON (the notebook writes capstone_report.json next to the model).
-GRADE_FROM_FILES = {"capstone_model_path": ".keras", "capstone_report": ".json"}
-
-# --------------------------------------------------------------------------------------- q1
-class _Loaders:
-    """Fake dataset loaders that record their calls; missing datasets raise ``unavailable``."""
-
-    def __init__(self, have_cifar: bool, have_full: bool, unavailable):
-        self.have_cifar, self.have_full, self.unavailable = have_cifar, have_full, unavailable
-        self.calls: list[tuple[str, tuple, dict]] = []
-        rng = np.random.default_rng(16)
-        self.data = {
-            "cifar10": ((rng.integers(0, 256, (6, 32, 32, 3), dtype=np.uint8), np.arange(6, dtype=np.uint8)),
-                        (rng.integers(0, 256, (3, 32, 32, 3), dtype=np.uint8), np.arange(3, dtype=np.uint8))),
-            "fashion-full": ((rng.integers(0, 256, (8, 28, 28), dtype=np.uint8), np.arange(8, dtype=np.uint8)),
-                             (rng.integers(0, 256, (4, 28, 28), dtype=np.uint8), np.arange(4, dtype=np.uint8))),
-            "fashion-small": ((rng.integers(0, 256, (5, 28, 28), dtype=np.uint8), np.arange(5, dtype=np.uint8)),
-                              (rng.integers(0, 256, (2, 28, 28), dtype=np.uint8), np.arange(2, dtype=np.uint8))),
-        }
-
-    def load_cifar10(self, *args, **kwargs):
-        self.calls.append(("cifar10", args, kwargs))
-        if not self.have_cifar:
-            raise self.unavailable("CIFAR-10 is not on this (simulated) machine.")
-        return self.data["cifar10"]
-
-    def load_fashion_mnist(self, *args, **kwargs):
-        self.calls.append(("fashion", args, kwargs))
-        size = kwargs.get("size", args[0] if args else "small")
-        if size == "full":
-            if not self.have_full:
-                raise self.unavailable("The full Fashion-MNIST is not on this (simulated) machine.")
-            return self.data["fashion-full"]
-        return self.data["fashion-small"]
+def _is_int(value) -> bool:
+    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
-def _unavailable_class(fn):
-    """An exception class that is a ``DatasetUnavailable`` for the check AND for the student's code.
-
-    The grader re-imports ``utils`` before running the checks, so the student's notebook may hold
-    another copy of the class; the fake loaders raise an exception that is an instance of both."""
-    bases = [data.DatasetUnavailable]
-    namespace = getattr(fn, "__globals__", {})
-    candidates = [namespace.get("DatasetUnavailable"),
-                  getattr(getattr(namespace.get("utils"), "data", None), "DatasetUnavailable", None)]
-    for cls in candidates:
-        if isinstance(cls, type) and issubclass(cls, Exception) and cls not in bases:
-            bases.append(cls)
-    return type("DatasetUnavailable", tuple(bases), {})
+def _same(a, b) -> bool:
+    """Config values equal, with a tolerance for floats (1e-4 == 0.0001, 0.1 + 0.2 == 0.3)."""
+    if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b or a == b and type(a) is type(b)
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)):
+        return math.isclose(a, b, rel_tol=1e-6, abs_tol=1e-12)
+    return a == b
 
 
-@question(names=["choose_data"], hints=[
-    "Try the datasets from the best to the simplest: CIFAR-10, then the full Fashion-MNIST, "
-    "then the bundled subset. A missing dataset raises DatasetUnavailable: catch exactly that.",
-    "Call the loaders you were given with download=False (the course must work offline): "
-    "load_cifar10(download=False), load_fashion_mnist('full', download=False), and "
-    "load_fashion_mnist('small') for the fallback.",
-    "Return a 4-tuple (source, (x_train, y_train), (x_test, y_test), reason) where source is one "
-    "of 'cifar10', 'fashion-full', 'fashion-small' and reason is a sentence for the reader.",
-], in_kernel=True)
-def q1(t, choose_data):
-    """choose the dataset automatically and explain the choice"""
-    if not callable(choose_data):
-        t.fail(f"`choose_data` should be a function, but it is a {type(choose_data).__name__}.")
-    unavailable = _unavailable_class(choose_data)
-    for have_cifar, have_full, expected in [(True, True, "cifar10"), (False, True, "fashion-full"),
-                                            (False, False, "fashion-small")]:
-        where = (f"a machine with{'' if have_cifar else 'out'} CIFAR-10 and "
-                 f"with{'' if have_full else 'out'} the full Fashion-MNIST")
-        fake = _Loaders(have_cifar, have_full, unavailable)
-        out = t.call(choose_data, fake.load_cifar10, fake.load_fashion_mnist, where=where)
-        if isinstance(out, (str, bytes)) or not isinstance(out, (tuple, list)) or len(out) != 4:
-            t.fail(f"`choose_data` should return a tuple of 4 items (source, train, test, reason), "
-                   f"but it returned a {type(out).__name__} on {where}.")
-        source, train, test, reason = out
-        if not t.case(source == expected, f"On {where}, the source should not be {source!r} "
-                      f"(sources: {', '.join(SOURCES)})."):
-            continue
-        train_ok = isinstance(train, (tuple, list)) and len(train) == 2 and \
-            train[0] is fake.data[expected][0][0] and train[1] is fake.data[expected][0][1]
-        test_ok = isinstance(test, (tuple, list)) and len(test) == 2 and \
-            test[0] is fake.data[expected][1][0] and test[1] is fake.data[expected][1][1]
-        t.case(train_ok and test_ok, f"On {where}: return the (x_train, y_train) and "
-               "(x_test, y_test) arrays the loader gave you, unchanged.")
-        t.case(isinstance(reason, str) and len(reason.strip()) >= 15,
-               f"On {where}: `reason` should be a sentence (a str) saying what was chosen and why.")
-        downloads = [c for c in fake.calls if c[2].get("download", True) is not False
-                     and (c[0] == "cifar10" or "full" in c[1] or c[2].get("size") == "full")]
-        t.case(not downloads, f"On {where}: call the CIFAR-10 and full Fashion-MNIST loaders with "
-               "download=False: the course must never wait for the network.")
+# ----------------------------------------------------------------------------- q1
+CNN_NAMES = ("filters", "units", "dropout", "dropout_rate", "learning_rate")
+CNN_CORNERS = {
+    "the smallest values (filters 8, units 32, no dropout, learning rate 1e-4)":
+        {"filters": 8, "units": 32, "dropout": False, "dropout_rate": 0.1, "learning_rate": 1e-4},
+    "the largest values (filters 32, units 128, dropout 0.5, learning rate 1e-2)":
+        {"filters": 32, "units": 128, "dropout": True, "dropout_rate": 0.5, "learning_rate": 1e-2},
+    "middle values (filters 16, units 64, dropout 0.3, learning rate 1e-3)":
+        {"filters": 16, "units": 64, "dropout": True, "dropout_rate": 0.3, "learning_rate": 1e-3},
+}
 
 
-# --------------------------------------------------------------------------------------- q2
-def _layers_of(model):
-    return [layer for layer in getattr(model, "layers", [])]
+def _reference_space():
+    """The search space of exercise 1, declared with the KerasTuner API."""
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    hp.Int("filters", 8, 32, step=8)
+    hp.Choice("units", [32, 64, 128])
+    hp.Boolean("dropout")
+    hp.Float("dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout", parent_values=[True])
+    hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    return {h.name: h for h in hp.space}
 
 
-@question(names=["make_augmenter"], hints=[
-    "keras.Sequential([...]) of preprocessing layers: keras.layers.RandomFlip and "
-    "keras.layers.RandomTranslation.",
-    "Clothes are photographed upright: flip left-right only (mode 'horizontal'); a vertical flip "
-    "would turn a shoe upside down. Keep the translation small (a factor of 0.05 to 0.1, i.e. 1.4 to 3 pixels).",
-])
-def q2(t, make_augmenter):
-    """the augmentation pipeline: light, label-preserving, identity at inference"""
-    augmenter = t.call(make_augmenter, where="make_augmenter()")
-    if not isinstance(augmenter, keras.Sequential):
-        t.fail(f"`make_augmenter()` should return a keras.Sequential, not a {type(augmenter).__name__}.")
-    layers = _layers_of(augmenter)
-    flips = [layer for layer in layers if isinstance(layer, keras.layers.RandomFlip)]
-    shifts = [layer for layer in layers if isinstance(layer, keras.layers.RandomTranslation)]
-    t.case(len(flips) == 1 and flips[0].get_config().get("mode") == "horizontal",
-           "The pipeline should hold one RandomFlip with mode 'horizontal' (no vertical flip: "
-           "an upside-down shoe is not a shoe the test set contains).")
-    factors = []
-    for layer in shifts:
-        config = layer.get_config()
-        for key in ("height_factor", "width_factor"):
-            value = config.get(key)
-            factors += list(value) if isinstance(value, (list, tuple)) else [value]
-    t.case(len(shifts) == 1 and all(isinstance(f, (int, float)) and abs(f) <= 0.15 for f in factors)
-           and any(f for f in factors),
-           "The pipeline should hold one RandomTranslation with small factors (at most 0.15 of "
-           "the image, i.e. about 4 pixels of 28).")
-    rng = np.random.default_rng(2)
-    for shape in [(8, 28, 28, 1), (4, 32, 32, 3)]:
-        x = rng.random(shape).astype(np.float32)
-        try:
-            at_inference = keras.ops.convert_to_numpy(augmenter(x, training=False))
-            training = keras.ops.convert_to_numpy(augmenter(x, training=True))
-        except Exception as exc:
-            t.fail(f"The augmenter raised {type(exc).__name__} on a batch of shape {shape}: "
-                   f"{str(exc)[:150]}")
-        t.case(at_inference.shape == shape and np.allclose(at_inference, x, atol=1e-6),
-               f"At inference (training=False) the augmenter should return its input unchanged "
-               f"(batch of shape {shape}); a scaling or normalization layer does not belong here.")
-        t.case(training.shape == shape and training.dtype == np.float32,
-               f"In training the augmenter should keep the shape {shape} and the dtype float32, "
-               f"but it gave shape {training.shape} and dtype {training.dtype}.")
-        t.case(not np.allclose(training, x), f"In training (training=True) the augmenter should "
-               f"change a batch of shape {shape}, but it returned it unchanged.")
+def _reference_cnn(values):
+    import keras
+
+    layers = [keras.Input((28, 28, 1)),
+              keras.layers.Conv2D(values["filters"], 3, activation="relu"),
+              keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
+              keras.layers.Dense(values["units"], activation="relu")]
+    if values["dropout"]:
+        layers.append(keras.layers.Dropout(values["dropout_rate"]))
+    layers.append(keras.layers.Dense(10, activation="softmax"))
+    return keras.Sequential(layers)
 
 
-# --------------------------------------------------------------------------------------- q3
-def _as_float(value):
+def _config_problem(name, mine, ref) -> str | None:
+    """How one of the student's hyperparameters differs from the reference, or None."""
+    kind, rkind = type(mine).__name__, type(ref).__name__
+    if kind != rkind:
+        return f"hyperparameter `{name}` is a {kind}; the task asks for another type (hp.{rkind}?)."
+    config, rconfig = mine.get_config(), ref.get_config()
+    for key in ("min_value", "max_value", "step", "sampling", "values"):
+        if key in rconfig and not _same(config.get(key), rconfig[key]):
+            return (f"hyperparameter `{name}`: `{key}` = {config.get(key)!r} does not match the "
+                    "task statement.")
+    if config.get("conditions") != rconfig.get("conditions"):
+        if rconfig.get("conditions"):
+            return (f"hyperparameter `{name}` should be conditional: active only when `dropout` is "
+                    "True (parent_name/parent_values or hp.conditional_scope).")
+        return f"hyperparameter `{name}` should not be conditional."
+    return None
+
+
+def _loss_name(loss) -> str:
+    if isinstance(loss, dict):
+        return str(loss.get("config", {}).get("name") or loss.get("class_name", ""))
+    return str(loss)
+
+
+def _metric_names(metrics) -> list[str]:
+    names = []
+    for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
+        names.append(_loss_name(metric).lower())
+    return names
+
+
+def _compile_problem(model, values, where) -> str | None:
     try:
-        return float(keras.ops.convert_to_numpy(value))
+        config = model.get_compile_config() or {}
     except Exception:
-        return None
+        config = {}
+    if not config:
+        return (f"the model built at {where} is not compiled: call `model.compile(...)` in "
+                "build_cnn.")
+    optimizer = config.get("optimizer")
+    if not isinstance(optimizer, dict) or optimizer.get("class_name") != "Adam":
+        return f"the model built at {where} should be compiled with keras.optimizers.Adam."
+    lr = optimizer.get("config", {}).get("learning_rate")
+    if not isinstance(lr, (int, float)) or not math.isclose(lr, values["learning_rate"],
+                                                             rel_tol=1e-4):
+        return (f"the optimizer of the model built at {where} has learning rate {lr!r}, not the "
+                "value of hp `learning_rate`.")
+    loss = _loss_name(config.get("loss")).lower()
+    if loss not in ("sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"):
+        return (f"the model built at {where} uses loss {loss!r}; the labels are class ids, so use "
+                "'sparse_categorical_crossentropy'.")
+    metrics = _metric_names(config.get("metrics") or [])
+    if not any(m in ("accuracy", "acc", "sparse_categorical_accuracy") for m in metrics):
+        return (f"the model built at {where} does not track 'accuracy'; the tuner's objective "
+                "'val_accuracy' needs it (metrics=['accuracy']).")
+    return None
 
 
-@question(names=["make_schedule"], hints=[
-    "keras.optimizers.schedules.CosineDecay has warmup_target and warmup_steps arguments.",
-    "Warm up linearly from peak_lr / 10 to peak_lr during warmup_steps, then decay with a cosine "
-    "from peak_lr to 0 over the remaining total_steps - warmup_steps steps.",
-])
-def q3(t, make_schedule):
-    """the learning-rate schedule: linear warmup then cosine decay to 0"""
-    cases = [(2e-3, 1000, 100), (3e-3, 4641, 422), (0.1, 20, 1), (1e-3, 7, 3)]
-    for peak, total, warmup in cases:
-        where = f"make_schedule({peak}, {total}, {warmup})"
-        schedule = t.call(make_schedule, peak, total, warmup, where=where)
-        if not callable(schedule):
-            t.fail(f"{where} should return a schedule (callable on a step), "
-                   f"not a {type(schedule).__name__}.")
-        reference = keras.optimizers.schedules.CosineDecay(
-            initial_learning_rate=peak / 10, decay_steps=total - warmup, alpha=0.0,
-            warmup_target=peak, warmup_steps=warmup)
-        steps = sorted({0, warmup // 2, warmup, warmup + (total - warmup) // 3,
-                        (warmup + total) // 2, total - 1, total})
-        wrong = []
-        for step in steps:
-            got = _as_float(t.call(schedule, step, where=f"step {step} of {where}"))
-            want = float(keras.ops.convert_to_numpy(reference(step)))
-            if got is None or not math.isfinite(got) or not math.isclose(got, want, rel_tol=1e-4,
-                                                                           abs_tol=peak * 1e-6):
-                wrong.append(step)
-        t.case(not wrong, f"{where}: the learning rate is wrong at step(s) {wrong} "
-               f"(warmup ends at step {warmup}, the decay ends at step {total}).")
+@question(names=["build_cnn"], hints=[
+    "Declare every hyperparameter once, at the top of build_cnn, before any `if`: hp.Int, "
+    "hp.Choice, hp.Boolean, hp.Float. A hyperparameter that is only declared inside "
+    "`if hp.Boolean('dropout'):` is missing from hp.space after the first build.",
+    "The dropout rate is conditional: `hp.Float('dropout_rate', 0.1, 0.5, step=0.1, "
+    "parent_name='dropout', parent_values=[True])` (or the same inside `with "
+    "hp.conditional_scope('dropout', [True]):`) returns None while dropout is off.",
+    "The learning rate spans two orders of magnitude: `sampling='log'`. Pass it to "
+    "`keras.optimizers.Adam(learning_rate=...)` and compile with "
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."])
+def q1(t, build_cnn):
+    """a CNN search space with a conditional hyperparameter"""
+    import keras
+    import keras_tuner as kt
 
-
-# --------------------------------------------------------------------------------------- q4
-@question(names=["build_model"], hints=[
-    "Stack blocks of Conv2D (padding='same', no bias) -> BatchNormalization -> ReLU, with "
-    "MaxPooling2D between blocks; finish with Flatten or GlobalAveragePooling2D, Dropout and "
-    "Dense(n_classes, activation='softmax').",
-    "Put the augmenter from make_augmenter() right after keras.Input(input_shape): it is then "
-    "saved with the model and switched off at inference.",
-    "model.count_params() must stay under 1.5 million: a Dense layer on a big Flatten is where "
-    "parameters explode.",
-])
-def q4(t, build_model):
-    """the model: shapes, probabilities, BatchNorm + Dropout, a parameter budget"""
-    rng = np.random.default_rng(4)
-    for input_shape, n_classes in [((28, 28, 1), 10), ((32, 32, 3), 10), ((28, 28, 1), 4)]:
-        where = f"build_model({input_shape}, {n_classes})"
-        model = t.call(build_model, input_shape, n_classes, where=where)
-        if not isinstance(model, keras.Model):
-            t.fail(f"{where} should return a keras.Model, not a {type(model).__name__}.")
-        try:
-            shape_in = tuple(model.input_shape)
-            shape_out = tuple(model.output_shape)
-        except Exception:
-            t.fail(f"{where}: the model has no defined input and output shape; start it with "
-                   "keras.Input(input_shape).")
-        t.case(shape_in == (None, *input_shape), f"{where}: the model's input shape is {shape_in}, "
-               f"it should take batches of images of shape {input_shape}.")
-        t.case(shape_out == (None, n_classes), f"{where}: the model's output shape is {shape_out}, "
-               f"it should give {n_classes} class probabilities per image.")
-        params = model.count_params()
-        t.case(params < PARAM_BUDGET, f"{where}: the model has {params:,} parameters, over the "
-               f"budget of {PARAM_BUDGET:,}.")
-        kinds = {type(layer).__name__ for layer in _all_layers(model)}
-        t.case({"Conv2D", "BatchNormalization", "Dropout"} <= kinds,
-               f"{where}: the model should use Conv2D, BatchNormalization and Dropout layers.")
-        x = rng.random((3, *input_shape)).astype(np.float32)
-        try:
-            first = keras.ops.convert_to_numpy(model(x, training=False))
-            second = keras.ops.convert_to_numpy(model(x, training=False))
-        except Exception as exc:
-            t.fail(f"{where}: the model raised {type(exc).__name__} on a batch: {str(exc)[:150]}")
-        t.case(first.shape == (3, n_classes) and np.all(np.isfinite(first))
-               and np.all(first >= 0) and np.allclose(first.sum(axis=1), 1.0, atol=1e-4),
-               f"{where}: the outputs should be probabilities (a softmax output layer): "
-               "non-negative, summing to 1 for each image.")
-        t.case(np.allclose(first, second, atol=1e-6), f"{where}: two predictions of the same batch "
-               "differ at inference: augmentation or dropout is active when training=False.")
-
-
-def _all_layers(model):
-    found = []
-    for layer in getattr(model, "layers", []):
-        found.append(layer)
-        if isinstance(layer, keras.Model):
-            found += _all_layers(layer)
-    return found
-
-
-# --------------------------------------------------------------------------------------- q5, q6
-_SCORES: dict = {}
-
-
-def _held_out(input_shape, full_here: bool):
-    """The fixed held-out set a saved model is graded on, chosen by the model's input shape;
-    ``full_here``: the full Fashion-MNIST is on this machine (it sets the threshold's name)."""
-    if tuple(input_shape[1:]) == (32, 32, 3):
-        _, (x, y) = data.load_cifar10(download=False)
-        keep = data.stratified_head(y, 2000)
-        return "cifar10", "the first 200 CIFAR-10 test images of each class", \
-            data.to_float_images(x[keep]), y[keep]
-    _, (x, y) = data.load_fashion_mnist()
-    kind = "fashion-full" if full_here else "fashion-small"
-    trained_on = "the full training set is on this machine" if kind == "fashion-full" else \
-        "only the bundled subset is on this machine"
-    return kind, f"the {len(y):,} held-out Fashion-MNIST test images ({trained_on})", \
-        data.to_float_images(x), y
-
-
-def _load_and_score(t, path_value, name: str):
-    """(model, accuracy, held-out description, set name) of a saved model, or a FAIL."""
-    if not isinstance(path_value, (str, Path)):
-        t.fail(f"`{name}` should be the path of your saved model (a str or a Path), "
-               f"not a {type(path_value).__name__}.")
-    path = t.file(path_value, name)
-    if path.suffix != ".keras":
-        t.fail(f"`{name}` = {str(path_value)!r}: save the model in the Keras format, a file whose "
-               "name ends in .keras.")
-    if not path.is_file():
-        t.fail(f"There is no file at {str(path_value)!r}: call model.save({name}) after training.")
-    full_here = data.fashion_full_dir() is not None
-    key = (str(path.resolve()), path.stat().st_mtime_ns, config.smoke(), full_here)
-    if key not in _SCORES:
-        try:  # uncompiled: a model compiled with the student's own schedule class loads too
-            model = load_keras_file(path, compile=False)
-        except Undecodable as exc:
-            t.fail(f"The file {str(path_value)!r} could not be loaded as a Keras model: {exc}.")
-        if not isinstance(model, keras.Model):
-            t.fail(f"{str(path_value)!r} does not hold a Keras model.")
-        try:
-            kind, description, x, y = _held_out(model.input_shape, full_here)
-            probs = keras.ops.convert_to_numpy(model.predict(x, batch_size=500, verbose=0))
-        except Exception as exc:
-            t.fail(f"The saved model could not predict on the held-out images of shape "
-                   f"(N, 28, 28, 1) or (N, 32, 32, 3) in [0, 1] ({type(exc).__name__}: "
-                   f"{str(exc)[:150]}).")
-        if probs.shape != (len(y), 10):
-            t.fail(f"The saved model gives outputs of shape {probs.shape}; one row of 10 class "
-                   "scores per image was expected.")
-        accuracy = float(np.mean(probs.argmax(axis=1) == y))
-        _SCORES.clear()
-        _SCORES[key] = (model, accuracy, description, kind)
-    return _SCORES[key]
-
-
-@question(names=["capstone_model_path"], hints=[
-    "After training, model.save(capstone_model_path) with a path ending in .keras, e.g. "
-    "course_runs/capstone.keras.",
-    "The check scores the saved file on held-out test images in [0, 1] of shape (N, 28, 28, 1): "
-    "keep the input scaling inside your pipeline the same as in training.",
-    "Below the threshold? Train longer on the full data, check the learning-rate schedule and "
-    "look at the learning curves for over- or underfitting.",
-])
-def q5(t, capstone_model_path):
-    """the saved model loads and reaches the accuracy threshold on a fixed held-out set"""
-    model, accuracy, description, kind = _load_and_score(t, capstone_model_path, "capstone_model_path")
-    t.case(model.count_params() < PARAM_BUDGET, f"The saved model has {model.count_params():,} "
-           f"parameters, over the budget of {PARAM_BUDGET:,}.")
-    threshold = THRESHOLDS["smoke" if config.smoke() else kind]
-    t.case(accuracy >= threshold, f"The saved model's accuracy on {description} is "
-           f"{accuracy:.4f}, below the threshold {threshold:.2f}"
-           + (" (smoke mode)." if config.smoke() else "."))
-
-
-@question(names=["capstone_report", "capstone_model_path"], hints=[
-    "A dict with the keys 'source', 'params', 'epochs', 'val_accuracy', 'test_accuracy', "
-    "'train_seconds'.",
-    "Take test_accuracy from model.evaluate on the test split, once, at the very end; params from "
-    "model.count_params(); epochs = the number of epochs that actually ran (early stopping!).",
-])
-def q6(t, capstone_report, capstone_model_path):
-    """the written report agrees with the saved model"""
-    if not isinstance(capstone_report, dict):
-        t.fail(f"`capstone_report` should be a dict, not a {type(capstone_report).__name__}.")
-    keys = ["source", "params", "epochs", "val_accuracy", "test_accuracy", "train_seconds"]
-    missing = [k for k in keys if k not in capstone_report]
+    if not callable(build_cnn):
+        t.fail(f"`build_cnn` should be a function of `hp`, but it is a {type(build_cnn).__name__}.")
+    hp = kt.HyperParameters()
+    model = t.call(build_cnn, hp, where="a fresh kt.HyperParameters()")
+    if not isinstance(model, keras.Model):
+        t.fail(f"`build_cnn(hp)` returned a {type(model).__name__}; it should return a compiled "
+               "keras.Model.")
+    names = [h.name for h in hp.space]
+    missing = [n for n in CNN_NAMES if n not in names]
+    extra = [n for n in names if n not in CNN_NAMES]
     if missing:
-        t.fail(f"`capstone_report` lacks the key(s) {missing}.")
-    model, accuracy, description, _ = _load_and_score(t, capstone_model_path, "capstone_model_path")
-    report = capstone_report
-    t.case(report["source"] in SOURCES, f"capstone_report['source'] should be one of {SOURCES}.")
-    t.case(isinstance(report["params"], (int, np.integer)) and report["params"] == model.count_params(),
-           "capstone_report['params'] is not the parameter count of the saved model.")
-    t.case(isinstance(report["epochs"], (int, np.integer)) and report["epochs"] >= 1,
-           "capstone_report['epochs'] should be the number of epochs that ran (an int >= 1).")
-    t.case(_is_number(report["train_seconds"]) and report["train_seconds"] > 0,
-           "capstone_report['train_seconds'] should be the training time in seconds (> 0).")
-    for key in ("val_accuracy", "test_accuracy"):
-        t.case(_is_number(report[key]) and 0 <= report[key] <= 1,
-               f"capstone_report['{key}'] should be a fraction in [0, 1] (not a percentage).")
-    tolerance = 0.08 if config.smoke() else 0.02
-    test = report["test_accuracy"]
-    t.case(_is_number(test) and abs(test - accuracy) <= tolerance,
-           f"capstone_report['test_accuracy'] differs from the saved model's accuracy on "
-           f"{description} by more than {tolerance}. Did you "
-           "save a different model, or report a validation or training accuracy?")
+        t.fail(f"after one build with the default values, hp.space has no {missing}: declare every "
+               "hyperparameter before any `if` (conditional ones with parent_name/parent_values).")
+    if extra:
+        t.fail(f"hp.space holds hyperparameters the task does not ask for: {extra}.")
+    reference = _reference_space()
+    mine = {h.name: h for h in hp.space}
+    for name in CNN_NAMES:
+        problem = _config_problem(name, mine[name], reference[name])
+        t.case(problem is None, problem or "")
+    for where, values in CNN_CORNERS.items():
+        hp_at = kt.HyperParameters()
+        with _quiet():
+            t.call(build_cnn, hp_at, where="a fresh kt.HyperParameters()")
+        hp_at.values.update(values)
+        model = t.call(build_cnn, hp_at, where=where)
+        t.model(model, _reference_cnn(values), f"build_cnn(hp) at {where}")
+        if isinstance(model, keras.Model):
+            problem = _compile_problem(model, values, where)
+            t.case(problem is None, problem or "")
 
 
-def _is_number(value) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(float(value)))
+# ----------------------------------------------------------------------------- q2
+def _grid_case_offbyone(hp):
+    hp.Int("blocks", 1, 10, step=4)
+    hp.Choice("units", [16, 32])
+    hp.Fixed("kernel", 3)
+
+
+def _grid_case_dropout(hp):
+    hp.Boolean("dropout")
+    hp.Float("dropout_rate", 0.1, 0.5, step=0.1, parent_name="dropout", parent_values=[True])
+    hp.Choice("units", [32, 64, 128])
+
+
+def _grid_case_models(hp):
+    hp.Choice("model", ["mlp", "cnn", "resnet"])
+    with hp.conditional_scope("model", ["mlp"]):
+        hp.Int("layers", 1, 3)
+    with hp.conditional_scope("model", ["cnn", "resnet"]):
+        hp.Float("learning_rate", 1e-3, 1e-1, step=10, sampling="log")
+        hp.Boolean("batchnorm")
+
+
+def _grid_case_fixed(hp):
+    hp.Fixed("epochs", 5)
+
+
+GRID_CASES = {
+    "Int(1, 10, step=4) x Choice of 2 x Fixed": _grid_case_offbyone,
+    "Boolean 'dropout' with a conditional 'dropout_rate' x Choice of 3": _grid_case_dropout,
+    "a model Choice with hyperparameters conditional on it (one log-stepped Float)":
+        _grid_case_models,
+    "a single Fixed value": _grid_case_fixed,
+}
+
+
+def _space(declare):
+    import keras_tuner as kt
+
+    hp = kt.HyperParameters()
+    declare(hp)
+    return hp
+
+
+@functools.lru_cache(maxsize=None)
+def _gridsearch_trials(case: str) -> int:
+    """How many trials kt.GridSearch runs on this space (trials return at once, no training)."""
+    import keras_tuner as kt
+
+    class InstantGrid(kt.GridSearch):
+        def run_trial(self, trial, *args, **kwargs):
+            return 0.0
+
+    with tempfile.TemporaryDirectory() as folder, _quiet():
+        tuner = InstantGrid(hyperparameters=_space(GRID_CASES[case]), directory=folder,
+                            project_name="grid", overwrite=True)
+        tuner.search(verbose=0)
+        return len(tuner.oracle.trials)
+
+
+@question(names=["grid_size"], hints=[
+    "A grid tries every combination of values: without conditions the answer is the product, "
+    "over the hyperparameters, of how many values each can take.",
+    "`h.values` lists the values of a discrete hyperparameter `h` of `hp.space` (Int and Float "
+    "with a step, Choice, Boolean, Fixed). Count them rather than computing (max - min) / step "
+    "yourself: Int(1, 10, step=4) takes 1, 5 and 9.",
+    "With conditions, count distinct combinations of the ACTIVE values: loop over "
+    "itertools.product of all value lists, set `probe = hp.copy(); probe.values = {...}`, keep "
+    "`(h.name, value)` only where `probe.is_active(h)`, and count the distinct tuples."])
+def q2(t, grid_size):
+    """the number of trials of a grid search"""
+    if not callable(grid_size):
+        t.fail(f"`grid_size` should be a function, but it is a {type(grid_size).__name__}.")
+    for case, declare in GRID_CASES.items():
+        out = t.call(grid_size, _space(declare), where=case)
+        if not _is_int(out):
+            t.fail(f"`grid_size` returned a {type(out).__name__} for {case}; it should return "
+                   "an int.")
+        t.case(int(out) == _gridsearch_trials(case),
+               f"for {case}, `grid_size` returned {int(out)}, which is not the number of trials "
+               "kt.GridSearch runs on that space.")
+
+
+# ----------------------------------------------------------------------------- q3
+BEST_CASES = [
+    ("accuracies going up and down", [0.5, 0.7, 0.6, 0.8, 0.75], "max"),
+    ("validation losses (direction 'min')", [1.2, 0.9, 1.0, 0.7, 0.8], "min"),
+    ("a failed trial (NaN) in the middle", [0.6, np.nan, 0.5, 0.9], "max"),
+    ("failed trials (NaN) at the start, direction 'min'", [np.nan, np.nan, 0.3, 0.2, 0.4], "min"),
+    ("a single trial", [0.42], "max"),
+]
+
+
+def _best_cases():
+    rng = np.random.default_rng(1403)
+    scores = rng.uniform(0.1, 0.9, size=40)
+    scores[rng.choice(40, size=6, replace=False)] = np.nan
+    yield from ((name, list(s), d) for name, s, d in BEST_CASES[:2])  # plain Python lists
+    yield from ((name, np.array(s, dtype=float), d) for name, s, d in BEST_CASES[2:])
+    yield "40 random scores with NaNs", scores, "max"
+    yield "40 random scores with NaNs, direction 'min'", scores, "min"
+
+
+@question(names=["best_so_far"], hints=[
+    "Entry i is the best score among trials 0..i: a running maximum (or minimum).",
+    "NumPy has running versions of binary functions: `np.maximum.accumulate`. A failed trial "
+    "(NaN) must not wipe out the best score found before it.",
+    "`np.fmax` and `np.fmin` ignore a NaN when the other argument is a number; "
+    "`np.fmax.accumulate(np.asarray(scores, dtype=float))` keeps NaN only until the first "
+    "finished trial."])
+def q3(t, best_so_far):
+    """the best score found after each trial"""
+    if not callable(best_so_far):
+        t.fail(f"`best_so_far` should be a function, but it is a {type(best_so_far).__name__}.")
+    for case, scores, direction in _best_cases():
+        given = scores.copy()
+        out = t.call(best_so_far, given, direction, where=case)
+        values = np.asarray(scores, dtype=float)
+        expected = (np.fmax if direction == "max" else np.fmin).accumulate(values)
+        arr, problem = as_array(out, "best_so_far(...)")
+        if problem:
+            t.fail(f"{problem} (on {case})")
+        if arr.shape != expected.shape:
+            t.case(False, f"on {case}: `best_so_far` returned shape {arr.shape}; it should have "
+                          "one entry per trial, like `scores`.")
+            continue
+        arr = arr.astype(float)
+        nan_mine, nan_ref = np.isnan(arr), np.isnan(expected)
+        if np.any(nan_mine & ~nan_ref):
+            first = int(np.argmax(nan_mine & ~nan_ref))
+            t.case(False, f"on {case}: NaN at index {first} although a trial before it has a "
+                          "score: skip failed trials (NaN) instead of letting them spread.")
+            continue
+        if np.any(nan_ref & ~nan_mine):
+            first = int(np.argmax(nan_ref & ~nan_mine))
+            t.case(False, f"on {case}: index {first} holds a number, but no trial up to there has "
+                          "a score yet (keep NaN there).")
+            continue
+        t.array(arr[~nan_ref], expected[~nan_ref], f"best_so_far on {case}")
+
+
+# ----------------------------------------------------------------------------- q4
+def _instant_random_search(folder):
+    """A real kt.RandomSearch whose trials return a score at once; trial 03 fails."""
+    import keras_tuner as kt
+
+    class InstantRandom(kt.RandomSearch):
+        def run_trial(self, trial, *args, **kwargs):
+            hp = trial.hyperparameters
+            if trial.trial_id == "03":
+                raise kt.errors.FailedTrialError("this trial fails on purpose")
+            score = 0.9 - 0.05 * abs(math.log10(hp["learning_rate"]) + 2.5) - 0.001 * hp["units"]
+            return {"val_accuracy": score - hp.values.get("dropout_rate", 0.0) / 10}
+
+    hp = kt.HyperParameters()
+    hp.Float("learning_rate", 1e-4, 1e-1, sampling="log")
+    hp.Choice("units", [16, 32, 64])
+    hp.Boolean("dropout")
+    hp.Float("dropout_rate", 0.1, 0.5, parent_name="dropout", parent_values=[True])
+    with _quiet():
+        tuner = InstantRandom(hyperparameters=hp, objective="val_accuracy", max_trials=12, seed=14,
+                              directory=folder, project_name="random", overwrite=True)
+        tuner.search(verbose=0)
+    return tuner
+
+
+def _expected_table(tuner, name):
+    rows = [(float(trial.hyperparameters.values[name]), float(trial.score))
+            for trial_id, trial in sorted(tuner.oracle.trials.items())
+            if trial.status == "COMPLETED" and name in trial.hyperparameters.values]
+    values = np.array([r[0] for r in rows], dtype=float)
+    scores = np.array([r[1] for r in rows], dtype=float)
+    return values, scores
+
+
+TABLE_CASES = {
+    "learning_rate": "'learning_rate' (trial 03 failed)",
+    "dropout_rate": "'dropout_rate' (conditional: inactive in some trials)",
+    "dropout": "'dropout' (a Boolean: True/False as 1.0/0.0)",
+    "momentum": "'momentum' (not in the search space at all)",
+}
+
+
+@question(names=["trial_scores"], hints=[
+    "`tuner.oracle.trials` is a dict {trial_id: Trial}; a Trial has `.status`, `.score` and "
+    "`.hyperparameters.values` (a dict holding only the ACTIVE hyperparameters).",
+    "Keep a trial only if `trial.status == 'COMPLETED'` (a failed trial has score None) and "
+    "`name in trial.hyperparameters.values`; go through the trial ids in sorted order.",
+    "Return `np.array(values, dtype=float), np.array(scores, dtype=float)`: float(True) is 1.0, "
+    "and an empty list gives an empty array of shape (0,)."], in_kernel=True)
+def q4(t, trial_scores):
+    """hyperparameter values and scores of the finished trials"""
+    if not callable(trial_scores):
+        t.fail(f"`trial_scores` should be a function, but it is a {type(trial_scores).__name__}.")
+    with tempfile.TemporaryDirectory() as folder:
+        tuner = _instant_random_search(folder)
+        expected = {name: _expected_table(tuner, name) for name in TABLE_CASES}
+        for name, case in TABLE_CASES.items():
+            out = t.call(trial_scores, tuner, name, where=f"name={case}")
+            if not isinstance(out, (tuple, list)) or len(out) != 2:
+                t.fail(f"`trial_scores(tuner, {name!r})` should return a pair (values, scores), "
+                       f"but it returned a {type(out).__name__}"
+                       + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else "."))
+            for part, mine, ref in zip(("values", "scores"), out, expected[name]):
+                t.array(mine, ref, f"{part} for {case}")
+
+
+# ----------------------------------------------------------------------------- q5
+class _RecordingModel:
+    """Stands in for a Keras model: records the arguments of ``fit`` and returns a marker."""
+
+    def __init__(self):
+        self.calls = []
+        self.history = object()
+
+    def fit(self, *args, **kwargs):
+        self.calls.append((args, kwargs))
+        return self.history
+
+
+def _fit_call(t, hypermodel, hp, where):
+    """Call the student's ``fit`` with a recording model; the (args, kwargs, returned) it passed."""
+    x, y, val = np.zeros((4, 28, 28, 1)), np.zeros(4), (np.zeros((2, 28, 28, 1)), np.zeros(2))
+    model = _RecordingModel()
+    returned = t.call(hypermodel.fit, hp, model, x, y, epochs=3, validation_data=val, where=where)
+    if len(model.calls) != 1:
+        t.fail(f"`fit(hp, model, ...)` called `model.fit` {len(model.calls)} times for {where}; "
+               "it should call it exactly once.")
+    args, kwargs = model.calls[0]
+    if len(args) < 2 or args[0] is not x or args[1] is not y:
+        t.fail(f"`model.fit` did not receive the training data for {where}: pass `*args` on "
+               "unchanged.")
+    if kwargs.get("epochs") != 3 or kwargs.get("validation_data") is not val:
+        t.fail(f"`model.fit` did not receive the tuner's keyword arguments (epochs, "
+               f"validation_data) for {where}: pass `**kwargs` on.")
+    return kwargs, returned is model.history
+
+
+@question(names=["BatchSizeHyperModel"], hints=[
+    "Subclass `kt.HyperModel`; `build(self, hp)` returns `build_demo(hp)`; the new part is "
+    "`fit(self, hp, model, *args, **kwargs)`, which the tuner calls instead of `model.fit`.",
+    "Inside fit, declare the hyperparameter with `hp.Choice('batch_size', [32, 64, 128])` and "
+    "pass its value to `model.fit(*args, batch_size=..., **kwargs)`.",
+    "Return what `model.fit` returns (the History): the tuner reads the validation metrics "
+    "from it."], in_kernel=True)
+def q5(t, BatchSizeHyperModel):
+    """tune the batch size by overriding HyperModel.fit"""
+    import keras
+    import keras_tuner as kt
+
+    if not (isinstance(BatchSizeHyperModel, type)
+            and issubclass(BatchSizeHyperModel, kt.HyperModel)):
+        t.fail("`BatchSizeHyperModel` should be a class that subclasses kt.HyperModel "
+               f"(it is a {type(BatchSizeHyperModel).__name__}).")
+    hypermodel = t.call(BatchSizeHyperModel, where="BatchSizeHyperModel()")
+    hp = kt.HyperParameters()
+    with _quiet():
+        model = t.call(hypermodel.build, hp, where="build(a fresh kt.HyperParameters())")
+    t.case(isinstance(model, keras.Model),
+           "`build(hp)` should return a Keras model (build_demo(hp)).")
+    hp = kt.HyperParameters()
+    kwargs, returned = _fit_call(t, hypermodel, hp, "a fresh kt.HyperParameters()")
+    space = {h.name: h for h in hp.space}
+    if "batch_size" not in space:
+        t.fail("after `fit`, hp.space has no hyperparameter named 'batch_size': declare it in fit "
+               "with hp.Choice('batch_size', ...).")
+    declared = space["batch_size"]
+    t.case(type(declared).__name__ == "Choice"
+           and sorted(getattr(declared, "values", [])) == [32, 64, 128],
+           f"'batch_size' is a {type(declared).__name__} with values "
+           f"{list(getattr(declared, 'values', []))}; the task asks for hp.Choice of 32, 64 "
+           "and 128.")
+    t.case(returned, "`fit` should return what `model.fit` returns (the History): the tuner reads "
+                     "the objective from it.")
+    for size in (128, 64):
+        hp.values["batch_size"] = size
+        kwargs, _ = _fit_call(t, hypermodel, hp, f"hp.values['batch_size'] = {size}")
+        t.case(kwargs.get("batch_size") == size,
+               f"with hp.values['batch_size'] = {size}, `model.fit` got batch_size="
+               f"{kwargs.get('batch_size')!r}: pass the value of the hyperparameter.")
+
+
+# ----------------------------------------------------------------------------- q6
+ENV_NAMES = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+
+
+def _kerastuner_role(env) -> tuple[bool, bool]:
+    """(distributed?, chief?) as KerasTuner decides them from this environment."""
+    from keras_tuner.src.distribute import utils as dist_utils
+
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+    with mock.patch.dict(os.environ, clean, clear=True):
+        os.environ.update(env)
+        try:
+            distributed = dist_utils.has_chief_oracle()
+        except RuntimeError:
+            return False, False
+        return distributed, dist_utils.is_chief_oracle()
+
+
+@question(names=["distributed_env"], hints=[
+    "Return a list of `n_workers + 1` dicts, the chief first. Each dict holds the three "
+    "variables KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT.",
+    "Environment variables are strings: the port must be `str(port)`. The chief's id is "
+    "'chief'; every worker needs its own id without 'chief' in it, e.g. 'tuner0', 'tuner1'.",
+    "Two workers with the same KERASTUNER_TUNER_ID are taken for copies of one tuner: the oracle "
+    "hands both the same trial."])
+def q6(t, distributed_env):
+    """the environment of a chief and its workers"""
+    if not callable(distributed_env):
+        t.fail("`distributed_env` should be a function, but it is a "
+               f"{type(distributed_env).__name__}.")
+    for n_workers, port in ((2, 50123), (1, 8000), (3, 61234)):
+        where = f"distributed_env({n_workers}, {port})"
+        envs = t.call(distributed_env, n_workers, port, where=where)
+        if not isinstance(envs, (list, tuple)) or not all(isinstance(e, dict) for e in envs):
+            what = ("a list with elements that are not dicts" if isinstance(envs, (list, tuple))
+                    else f"a {type(envs).__name__}")
+            t.fail(f"`{where}` should return a list of dicts, but it returned {what}.")
+        if len(envs) != n_workers + 1:
+            t.fail(f"`{where}` returned {len(envs)} environments; one chief plus {n_workers} "
+                   f"worker(s) make {n_workers} + 1.")
+        for i, env in enumerate(envs):
+            role = "the chief (element 0)" if i == 0 else f"worker {i}"
+            if set(env) != set(ENV_NAMES):
+                t.fail(f"{where}: the environment of {role} has keys {sorted(env)}; it needs "
+                       "exactly the three KERASTUNER_* variables.")
+            if not all(isinstance(v, str) for v in env.values()):
+                t.fail(f"{where}: environment variables must be strings, but {role} has "
+                       + ", ".join(f"{k}={v!r}" for k, v in env.items() if not isinstance(v, str))
+                       + " (use str(...)).")
+            t.case(env["KERASTUNER_ORACLE_IP"] == "127.0.0.1"
+                   and env["KERASTUNER_ORACLE_PORT"] == str(port),
+                   f"{where}: {role} does not point at the oracle on 127.0.0.1 and the given port.")
+            distributed, chief = _kerastuner_role(env)
+            t.case(distributed and chief == (i == 0),
+                   f"{where}: KerasTuner takes {role} for "
+                   + ("a chief" if chief else "a worker" if distributed else "a single machine")
+                   + (" (the chief's KERASTUNER_TUNER_ID is 'chief')." if i == 0 else
+                      " (a worker's KERASTUNER_TUNER_ID must not contain 'chief')."))
+        ids = [env["KERASTUNER_TUNER_ID"] for env in envs]
+        t.case(len(set(ids)) == len(ids),
+               f"{where}: the tuner ids {ids} repeat; every process needs its own id, or the "
+               "oracle gives the same trial to all of them.")
