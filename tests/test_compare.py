@@ -74,3 +74,45 @@ def test_not_a_model_and_uncompiled_model():
     assert "should be a Keras model" in compare_models([1, 2], reference())
     assert "is None" in compare_models(None, reference())
     assert "not compiled" in compare_models(reference(), reference(), check_compiled=True)
+
+
+def softmax_head(activation):
+    return keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation="relu"),
+                             keras.layers.Dense(3, activation=activation)])
+
+
+@pytest.mark.parametrize("activation", ["tf.nn.softmax", "keras.activations.softmax",
+                                        "keras.ops.softmax", "softmax", "layer"])
+def test_activations_spelled_as_functions_are_accepted(activation):
+    import tensorflow as tf
+
+    fn = {"tf.nn.softmax": tf.nn.softmax, "keras.activations.softmax": keras.activations.softmax,
+          "keras.ops.softmax": keras.ops.softmax, "softmax": "softmax", "layer": None}[activation]
+    model = softmax_head(fn)
+    if fn is None:
+        model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(6, activation=tf.nn.relu),
+                                  keras.layers.Dense(3), keras.layers.Softmax()])
+    assert compare_models(model, softmax_head("softmax")) is None
+
+
+def test_tensorflow_swish_is_keras_silu_and_sigmoid_is_not():
+    import tensorflow as tf
+
+    swish = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation=tf.nn.swish)])
+    silu = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="silu")])
+    assert compare_models(swish, silu) is None
+    assert "activation 'sigmoid'" in compare_models(softmax_head(tf.nn.sigmoid),
+                                                    softmax_head("softmax"))
+
+
+def test_a_model_with_tensorflow_activations_crosses_to_the_judge(tmp_path):
+    import tensorflow as tf
+
+    from utils.grading.codec import load_keras_file
+
+    model = softmax_head(tf.nn.softmax)
+    model.save(tmp_path / "m.keras")
+    loaded = load_keras_file(tmp_path / "m.keras")
+    x = np.linspace(-1, 1, 8, dtype="float32").reshape(2, 4)
+    assert compare_models(loaded, softmax_head("softmax")) is None
+    np.testing.assert_allclose(loaded(x), model(x), rtol=1e-6)

@@ -66,12 +66,23 @@ _IGNORED_KEYS = {"name", "trainable", "dtype", "seed", "activation", "build_conf
                  "compile_config", "input_shape", "batch_input_shape", "batch_shape", "sparse",
                  "ragged", "synchronized", "quantization_config", "lora_rank", "lora_alpha"}
 _ACTIVATION_LAYERS = {"ReLU": "relu", "Softmax": "softmax", "ELU": "elu", "LeakyReLU": "leaky_relu"}
+# TensorFlow functions that Keras saves under their Python name, and the Keras activation each is
+TF_ACTIVATIONS = {"softmax_v2": "softmax", "log_softmax_v2": "log_softmax", "swish": "silu",
+                  "exp": "exponential"}
 
 
-def _activation_name(activation) -> str:
+def activation_name(activation) -> str:
+    """The Keras name of an activation as a layer config holds it: ``tf.nn.softmax`` and
+    ``keras.activations.softmax`` are both 'softmax'."""
     if isinstance(activation, dict):
-        activation = activation.get("config", activation).get("name", activation.get("class_name"))
-    return str(activation)
+        inner = activation.get("config")
+        if isinstance(inner, dict) or inner is None:  # an activation layer given as activation
+            kind = activation.get("class_name")
+            activation = _ACTIVATION_LAYERS.get(kind, kind)
+        else:
+            activation = inner
+    name = str(activation)
+    return TF_ACTIVATIONS.get(name, name)
 
 
 def layer_steps(model) -> list[tuple[str, dict, object]]:
@@ -90,13 +101,13 @@ def layer_steps(model) -> list[tuple[str, dict, object]]:
             steps.append(("Activation", {"activation": _ACTIVATION_LAYERS[kind]}, layer))
             continue
         if kind == "Activation":
-            steps.append(("Activation", {"activation": _activation_name(config["activation"])}, layer))
+            steps.append(("Activation", {"activation": activation_name(config["activation"])}, layer))
             continue
         keep = {k: v for k, v in config.items()
                 if k not in _IGNORED_KEYS and not k.endswith(("_initializer", "_regularizer",
                                                               "_constraint"))}
         steps.append((kind, keep, layer))
-        activation = _activation_name(config.get("activation", "linear"))
+        activation = activation_name(config.get("activation", "linear"))
         if activation not in {"linear", "None"}:
             steps.append(("Activation", {"activation": activation}, layer))
     return steps

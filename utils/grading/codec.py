@@ -92,6 +92,22 @@ def vet_keras_config(config) -> None:
             stack.extend((v, depth + 1) for v in node)
 
 
+def _keras_activations(node):
+    """The config with TensorFlow activations (``tf.nn.softmax``, saved as the Python function
+    ``softmax_v2``) replaced by the Keras activation of the same name; other nodes unchanged."""
+    from ..checks.compare import TF_ACTIVATIONS
+
+    if isinstance(node, dict):
+        inner = node.get("config")
+        if (node.get("module") == "builtins" and node.get("class_name") == "function"
+                and isinstance(inner, str) and inner in TF_ACTIVATIONS):
+            return TF_ACTIVATIONS[inner]
+        return {k: _keras_activations(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_keras_activations(v) for v in node]
+    return node
+
+
 def model_bytes(model) -> str:
     """The model saved as a ``.keras`` archive (weights, config and compile state)."""
     with tempfile.TemporaryDirectory() as folder:
@@ -122,19 +138,29 @@ def load_keras_file(path: Path, compile: bool = True):
         raise Undecodable("the file is not a valid .keras model archive") from None
     if not isinstance(config, dict):
         raise Undecodable("the file is not a valid .keras model archive")
-    vet_keras_config({k: v for k, v in config.items() if k != "compile_config"})
+    keras_config = _keras_activations(config)
+    vet_keras_config({k: v for k, v in keras_config.items() if k != "compile_config"})
     if compile:  # a compile state naming the student's own classes: load the model uncompiled
         try:
-            vet_keras_config(config.get("compile_config"))
+            vet_keras_config(keras_config.get("compile_config"))
         except Undecodable:
             compile = False
-    errors = []
-    for attempt in ((True, False) if compile else (False,)):
-        try:
-            return keras.saving.load_model(path, compile=attempt, safe_mode=True)
-        except Exception as exc:  # Keras raises many kinds on configs it cannot rebuild
-            first = (str(exc).splitlines() or [""])[0][:160]
-            errors.append(f"{type(exc).__name__}: {first}")
+    with tempfile.TemporaryDirectory() as folder:
+        if keras_config != config:   # load a copy of the archive with the Keras names
+            copy = Path(folder) / "model.keras"
+            with zipfile.ZipFile(path) as archive, zipfile.ZipFile(copy, "w") as out:
+                for info in archive.infolist():
+                    data = (json.dumps(keras_config).encode() if info.filename == "config.json"
+                            else archive.read(info))
+                    out.writestr(info, data)
+            path = copy
+        errors = []
+        for attempt in ((True, False) if compile else (False,)):
+            try:
+                return keras.saving.load_model(path, compile=attempt, safe_mode=True)
+            except Exception as exc:  # Keras raises many kinds on configs it cannot rebuild
+                first = (str(exc).splitlines() or [""])[0][:160]
+                errors.append(f"{type(exc).__name__}: {first}")
     raise Undecodable("the model could not be rebuilt from its saved form ("
                       + errors[-1] + ")")
 
