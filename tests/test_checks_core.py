@@ -8,7 +8,8 @@ import pytest
 
 from utils.checks import core
 from utils.checks import tracking as progress
-from utils.checks.core import ERROR, FAIL, MIME, NOT_ATTEMPTED, PASS, Question, ready
+from utils.checks.core import ERROR, FAIL, MIME, NOT_ATTEMPTED, PASS, Fail, Question, ready
+from utils.checks.core import Tester as Cases
 
 
 def make_question(checker, names=("answer",), hints=("first", "second")):
@@ -144,3 +145,29 @@ def test_ready_spots_placeholders():
 
     assert ready(1, np.zeros(2), lambda: 1)
     assert not ready(...) and not ready(None) and not ready(stub) and not ready(1, ...)
+
+
+@pytest.mark.parametrize("value", [12, np.int64(12), 12.0, np.float32(12.0), np.array(12),
+                                   np.array([12.0])])
+def test_whole_numbers_follow_one_rule(value):
+    assert Cases().whole(value, "n") == 12
+
+
+@pytest.mark.parametrize("value,text", [(12.5, "not a whole number"), (True, "is a bool"),
+                                        (None, "is None"), ("12", "array of numbers"),
+                                        (np.nan, "NaN or infinity"), ([1, 2], "single number")])
+def test_what_is_not_a_whole_number_is_named(value, text):
+    with pytest.raises(Fail, match=text):
+        Cases().whole(value, "n")
+
+
+def test_shapes_numbers_and_known_mistakes():
+    t = Cases()
+    assert t.shape([3, np.int32(4)], "s") == (3, 4) and t.shape(np.array([2, 5]), "s") == (2, 5)
+    with pytest.raises(Fail, match=r"s\[1\]` is 4.5"):
+        t.shape((3, 4.5), "s")
+    with pytest.raises(Fail, match="should have shape"):
+        t.numbers(np.zeros(3), "x", shape=(2,))
+    assert t.number(np.float64(2.5), "x") == 2.5
+    assert t.mistake(np.ones(3), [(np.zeros(3), "zeros"), (np.ones(3), "ones")]) == "ones"
+    assert t.mistake(np.full(3, 2.0), [(np.zeros(3), "zeros")]) is None

@@ -236,6 +236,61 @@ class Tester:
             raise Fail(f"`{name}` = {str(value)!r} leads outside the notebook's folder.")
         return found
 
+    # Answers of a kind, or a FAIL saying what the answer is instead. The course's one rule for
+    # whole numbers: any integer type, or a float whose value is whole (12.0 is the count 12).
+    def numbers(self, value, name: str, shape=None, finite: bool = True) -> np.ndarray:
+        """The answer as a NumPy array of numbers (of ``shape`` if given; finite if asked)."""
+        from .compare import _shape, as_array
+
+        arr, problem = as_array(value, name)
+        if problem:
+            raise Fail(problem)
+        if shape is not None and arr.shape != tuple(shape):
+            raise Fail(f"`{name}` has shape {_shape(arr.shape)}; it should have shape "
+                       f"{_shape(tuple(shape))}.")
+        if finite and arr.dtype.kind == "f" and not np.all(np.isfinite(arr)):
+            raise Fail(f"`{name}` contains NaN or infinity.")
+        return arr
+
+    def number(self, value, name: str) -> float:
+        """The answer as one finite number (a Python or NumPy scalar, or a 0-d or 1-element
+        array or tensor)."""
+        if isinstance(value, (bool, np.bool_)):
+            raise Fail(f"`{name}` is a bool; it should be a number.")
+        arr = self.numbers(value, name)
+        if arr.size != 1:
+            raise Fail(f"`{name}` has shape {arr.shape}; it should be a single number.")
+        return float(arr.reshape(()))
+
+    def whole(self, value, name: str) -> int:
+        """The answer as a whole number: an int of any type, or a float with a whole value."""
+        if isinstance(value, (bool, np.bool_)):
+            raise Fail(f"`{name}` is a bool; it should be a whole number.")
+        number = self.number(value, name)
+        if number != int(number):
+            raise Fail(f"`{name}` is {number:g}, not a whole number (a size or a count: did a "
+                       "`/` need to be `//`?).")
+        return int(number)
+
+    def shape(self, value, name: str) -> tuple:
+        """The answer as a shape: a tuple, list or TensorShape of whole numbers."""
+        if isinstance(value, np.ndarray) and value.ndim == 1:
+            value = value.tolist()
+        if not isinstance(value, (tuple, list)) and type(value).__name__ != "TensorShape":
+            raise Fail(f"`{name}` should be a tuple of whole numbers such as `(3, 4)`, not a "
+                       f"{type(value).__name__}.")
+        return tuple(self.whole(v, f"{name}[{i}]") for i, v in enumerate(value))
+
+    def mistake(self, actual, mistakes, rtol: float = 1e-5, atol: float = 1e-6) -> str | None:
+        """The message of the first known mistake whose value ``actual`` matches, else None:
+        ``t.mistake(out, [(value_without_bias, "the bias is missing"), ...])``."""
+        from .compare import compare_arrays
+
+        for wrong, message in mistakes:
+            if compare_arrays(actual, wrong, "x", rtol=rtol, atol=atol) is None:
+                return message
+        return None
+
     def array(self, actual, expected, name: str, rtol: float = 1e-5, atol: float = 1e-6) -> bool:
         """Record a case comparing arrays with tolerances (shape, dtype, NaN first)."""
         from .compare import compare_arrays
