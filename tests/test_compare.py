@@ -47,7 +47,7 @@ def test_unbuilt_sequential_is_built_from_the_reference_input():
 def test_first_mismatching_layer_is_named():
     other = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(8, 3, activation="relu"),
                               keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
-    assert "step 1 (Conv2D)" in compare_models(other, reference())
+    assert "layer 1 (Conv2D)" in compare_models(other, reference())
     assert "`filters` = 8" in compare_models(other, reference())
 
 
@@ -55,7 +55,7 @@ def test_wrong_layer_type_and_activation():
     pooled = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
                                keras.layers.GlobalAveragePooling2D(),
                                keras.layers.Dense(10, activation="softmax")])
-    assert "step 3 (GlobalAveragePooling2D)" in compare_models(pooled, reference())
+    assert "layer 2 (GlobalAveragePooling2D) of `your model` is a GlobalAveragePooling2D; the required architecture has a Flatten" in compare_models(pooled, reference())
     tanh = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="tanh"),
                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
     assert "activation 'tanh'" in compare_models(tanh, reference())
@@ -64,7 +64,15 @@ def test_wrong_layer_type_and_activation():
 def test_missing_layer_and_frozen_layer():
     short = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
                               keras.layers.Flatten()])
-    assert "fewer layers" in compare_models(short, reference())
+    assert "`your model` is missing a Dense after layer 2 (Flatten)" in compare_models(short, reference())
+    extra = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3, activation="relu"),
+                              keras.layers.AveragePooling2D(2), keras.layers.Flatten(),
+                              keras.layers.Dense(10, activation="softmax")])
+    assert ("layer 2 (AveragePooling2D) of `your model` is not in the required architecture (an "
+            "AveragePooling2D too many)") in compare_models(extra, reference())
+    fused = keras.Sequential([keras.Input((8, 8, 1)), keras.layers.Conv2D(4, 3),
+                              keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")])
+    assert "missing an Activation after layer 1 (Conv2D)" in compare_models(fused, reference())
     frozen = reference()
     frozen.layers[0].trainable = False
     assert "frozen" in compare_models(frozen, reference())

@@ -121,8 +121,39 @@ def _default_activation_layer(kind: str, config: dict) -> bool:
     return False
 
 
-def _describe(index: int, kind: str) -> str:
-    return f"step {index + 1} ({kind})"
+def _a(kind: str) -> str:
+    return ("an " if kind[:1] in "AEIOU" else "a ") + kind
+
+
+def _describe(model, step) -> str:
+    """Where a step sits, as the student numbers their layers: 'layer 2 (Conv2D)', or 'the
+    activation of layer 2 (Dense)' for an activation fused into a layer."""
+    kind, _, layer = step
+    layers = [x for x in model.layers if type(x).__name__ != "InputLayer"]
+    number = next(i for i, x in enumerate(layers, 1) if x is layer)
+    if kind == "Activation" and type(layer).__name__ not in ("Activation", *_ACTIVATION_LAYERS):
+        return f"the activation of layer {number} ({type(layer).__name__})"
+    return f"layer {number} ({type(layer).__name__})"
+
+
+def _structure(actual, mine, ref, name: str) -> str:
+    """What differs first between two different sequences of steps: a layer of another type,
+    a missing one or an extra one, named by its place in the student's model."""
+    from difflib import SequenceMatcher
+
+    kinds, rkinds = [k for k, _, _ in mine], [k for k, _, _ in ref]
+    for op, i1, i2, j1, _ in SequenceMatcher(None, kinds, rkinds, autojunk=False).get_opcodes():
+        if op == "replace":
+            return (f"{_describe(actual, mine[i1])} of `{name}` is {_a(kinds[i1])}; the required "
+                    f"architecture has {_a(rkinds[j1])} there.")
+        if op == "delete":
+            return (f"{_describe(actual, mine[i1])} of `{name}` is not in the required "
+                    f"architecture ({_a(kinds[i1])} too many).")
+        if op == "insert":
+            where = (f"after {_describe(actual, mine[i1 - 1]).removeprefix('the activation of ')}"
+                     if i1 else "at the start")
+            return f"`{name}` is missing {_a(rkinds[j1])} {where}."
+    return f"`{name}` does not have the required layers."
 
 
 def compare_models(actual, reference, name: str = "your model", check_params: bool = True,
@@ -140,18 +171,20 @@ def compare_models(actual, reference, name: str = "your model", check_params: bo
         except Exception as exc:
             return f"`{name}` could not be built for inputs of shape {reference.input_shape}: {exc}"
     mine, ref = layer_steps(actual), layer_steps(reference)
-    for i, ((kind, config, _), (rkind, rconfig, _)) in enumerate(zip(mine, ref)):
+    for step, (rkind, rconfig, _) in zip(mine, ref):
+        kind, config, _ = step
         if kind != rkind:
-            return f"{_describe(i, kind)} of `{name}` is a {kind}; the required architecture has a {rkind} there."
+            break
         if kind == "Activation" and config != rconfig:
-            return f"{_describe(i, kind)} of `{name}` uses activation '{config['activation']}', not the required one."
+            where = _describe(actual, step).removeprefix("the activation of ")
+            return (f"{where} of `{name}` uses activation '{config['activation']}', not the "
+                    "required one.")
         for key in sorted(set(config) & set(rconfig)):
             if _normal(config[key]) != _normal(rconfig[key]):
-                return f"{_describe(i, kind)} of `{name}`: `{key}` = {config[key]!r} does not match the required architecture."
-    if len(mine) != len(ref):
-        which = "more" if len(mine) > len(ref) else "fewer"
-        return (f"`{name}` has {which} layers than required ({len(mine)} steps counting fused "
-                f"activations, not {len(ref)}); the first {min(len(mine), len(ref))} match.")
+                return (f"{_describe(actual, step)} of `{name}`: `{key}` = {config[key]!r} does "
+                        "not match the required architecture.")
+    if [k for k, _, _ in mine] != [k for k, _, _ in ref]:
+        return _structure(actual, mine, ref, name)
     try:
         out, rout = tuple(actual.output_shape), tuple(reference.output_shape)
     except Exception:
@@ -162,10 +195,10 @@ def compare_models(actual, reference, name: str = "your model", check_params: bo
         return (f"`{name}` has {actual.count_params():,} parameters; the required architecture has a "
                 "different count (check input shape, biases and layer sizes).")
     if check_trainable:
-        for i, ((kind, _, layer), (_, _, rlayer)) in enumerate(zip(mine, ref)):
-            if layer.trainable != rlayer.trainable:
-                state = "trainable" if layer.trainable else "frozen"
-                return f"{_describe(i, kind)} of `{name}` is {state}, which is not what was asked."
+        for step, (_, _, rlayer) in zip(mine, ref):
+            if step[2].trainable != rlayer.trainable:
+                state = "trainable" if step[2].trainable else "frozen"
+                return f"{_describe(actual, step)} of `{name}` is {state}, which is not what was asked."
     if check_compiled and getattr(actual, "optimizer", None) is None:
         return f"`{name}` is not compiled: call `{name}.compile(...)`."
     return None
