@@ -181,10 +181,10 @@ WRONG = {
             "head_params((4, 4, 64), 128, 10, 'gap') gives 132,490, which is too many"),
            ({"head_params": lambda s, u, k, head: str(head_params(s, u, k, head))},
             "should return a whole number")],
-    "q6": [({"build_cnn": lambda head: _cnn(head, softmax=False)}, "fewer layers than required"),
+    "q6": [({"build_cnn": lambda head: _cnn(head, softmax=False)}, "is missing"),
            ({"build_cnn": lambda head: lesson04.reference_cnn("flatten")}, "build_cnn('gap')"),
            ({"build_cnn": lambda head: _cnn(head, pooling=False)},
-            "the required architecture has a MaxPooling2D there"),
+            "is missing a MaxPooling2D after layer 1 (Conv2D)"),
            ({"build_cnn": lambda head: None}, "is None")],
 }
 

@@ -162,7 +162,7 @@ WRONG = {
         ({"build_cnn": cnn_with(filters=lambda hp: hp.Choice("filters", [8, 16, 24, 32]))},
          "`filters` is a Choice"),
         ({"build_cnn": cnn_with(forget_dropout_layer=True)},
-         "the required architecture has a Dropout there"),
+         "is missing a Dropout after layer 4 (Dense)"),
         ({"build_cnn": cnn_with(fixed_lr=1e-3)}, "not the value of hp `learning_rate`"),
         ({"build_cnn": cnn_with(loss="categorical_crossentropy")},
          "'sparse_categorical_crossentropy'"),
