@@ -110,14 +110,51 @@ def test_check_records_progress(monkeypatch, tmp_path, capsys):
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
     make_question(doubling_checker).check(answer=lambda n: 2 * n)
     assert "[PASS]" in capsys.readouterr().out
-    assert progress.load() == {"99": {"q1": PASS}}
+    entry = progress.load()["99"]["q1"]
+    assert (entry.best, entry.last) == (PASS, PASS) and entry.first_passed
 
 
-def test_progress_summary_lists_lessons(monkeypatch, tmp_path):
+def test_progress_keeps_the_best_status_and_the_first_pass(monkeypatch, tmp_path):
     monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
-    monkeypatch.setattr(progress, "question_keys", lambda: {"99": ["q1", "q2"]})
+    monkeypatch.setattr(progress, "question_keys", lambda: {"99": ["q1", "q2", "q3"]})
+    progress.record("99", "q1", FAIL)
     progress.record("99", "q1", PASS)
-    assert "99" in progress.summary() and "1/2" in progress.summary()
+    progress.record("99", "q1", NOT_ATTEMPTED)     # a fresh copy of the lesson, run again
+    progress.record("99", "q2", FAIL)
+    entry = progress.load()["99"]["q1"]
+    assert (entry.best, entry.last) == (PASS, NOT_ATTEMPTED) and entry.first_passed
+    table = progress.summary()
+    assert [lp.best for lp in table.lessons] == [{"q1": PASS, "q2": FAIL, "q3": NOT_ATTEMPTED}]
+    text, page = str(table), table._repr_html_()
+    assert "1/3" in text and "q1:P q2:F q3:-" in text and str(tmp_path / "p.json") in text
+    assert "<table>" in page and "first passed" in page and "q2 F" in page
+
+
+def test_runs_of_the_solutions_are_not_recorded(monkeypatch, tmp_path):
+    from utils.course import SOLUTIONS_DIR
+
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(tmp_path / "p.json"))
+    monkeypatch.chdir(SOLUTIONS_DIR)
+    progress.record("99", "q1", PASS)
+    assert progress.load() == {}
+
+
+def test_progress_lives_in_the_work_folder(monkeypatch, tmp_path):
+    monkeypatch.delenv("COURSE_PROGRESS_FILE", raising=False)
+    (tmp_path / progress.WORK_MARKER).write_text("")
+    (tmp_path / "sub").mkdir()
+    monkeypatch.chdir(tmp_path / "sub")
+    assert progress.progress_file() == tmp_path / ".progress.json"
+
+
+def test_an_old_or_broken_record_is_read_safely(monkeypatch, tmp_path):
+    path = tmp_path / "p.json"
+    monkeypatch.setenv("COURSE_PROGRESS_FILE", str(path))
+    path.write_text(json.dumps({"99": {"q1": "PASS", "q2": {"best": "??"}}, "x": 3}))
+    loaded = progress.load()
+    assert loaded["99"]["q1"].best == PASS and loaded["99"]["q2"].best == NOT_ATTEMPTED
+    path.write_text("{not json")
+    assert progress.load() == {}
 
 
 def test_progress_does_not_import_the_lessons():

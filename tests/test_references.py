@@ -104,8 +104,14 @@ def test_docs_name_existing_lessons(name):
     assert not missing, f"{name} names lessons that do not exist: {sorted(missing)}"
 
 
-def test_glossary_lesson_column_names_existing_lessons():
+def test_glossary_lessons_are_links_to_existing_lessons():
     rows = [line for line in (ROOT / "docs/glossary.md").read_text(encoding="utf-8").splitlines()
             if line.startswith("| ") and not line.startswith("| English")]
-    numbers = {n for row in rows for n in re.findall(r"\b\d{2}\b", row.rsplit("|", 2)[-2])}
-    assert numbers and numbers <= LESSONS, sorted(numbers - LESSONS)
+    assert rows
+    for row in rows:
+        column = row.rsplit("|", 2)[-2].strip()
+        link = r"\[(\d{2})\]\(\.\./lessons/((\d{2})_[a-z0-9_]+\.ipynb)\)"
+        links = re.findall(link, column)
+        assert links and not re.search(r"\d", re.sub(link, "", column)), row
+        for number, name, prefix in links:
+            assert number == prefix and (ROOT / "lessons" / name).is_file(), row

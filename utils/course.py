@@ -4,6 +4,8 @@ The one place that knows the layout; everything else asks here.
 """
 from __future__ import annotations
 
+import tomllib
+from functools import cache
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -19,3 +21,19 @@ def lesson_numbers() -> list[str]:
 
 def check_module(lesson: str) -> Path:
     return CHECKS_DIR / f"lesson{lesson}.py"
+
+
+@cache
+def project_urls() -> dict[str, str]:
+    """``[project.urls]`` of pyproject.toml (Repository, Issues): the one place the URLs live."""
+    try:
+        return dict(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+                    ["project"]["urls"])
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        from importlib import metadata
+
+        try:
+            entries = metadata.metadata("cnn-course-utils").get_all("Project-URL") or []
+        except metadata.PackageNotFoundError:
+            return {}
+        return dict(e.split(", ", 1) for e in entries if ", " in e)

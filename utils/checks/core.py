@@ -28,8 +28,11 @@ from ..course import SOLUTION_STORE
 from .status import ERROR, FAIL, NOT_ATTEMPTED, PASS
 
 MIME = "application/vnd.cnn-course.check+json"
-_COLOURS = {PASS: "#1a7f37", FAIL: "#cf222e", NOT_ATTEMPTED: "#9a6700", ERROR: "#8250df"}
-_ICONS = {PASS: "✅", FAIL: "❌", NOT_ATTEMPTED: "✏️", ERROR: "⚠️"}
+# JupyterLab's theme colours (readable in light and dark themes), with fallbacks elsewhere; the
+# status is always spelled out, so nothing depends on colour or on an emoji font.
+_COLOURS = {PASS: "var(--jp-success-color1, #1a7f37)", FAIL: "var(--jp-error-color1, #b3261e)",
+            NOT_ATTEMPTED: "var(--jp-warn-color1, #7a5300)",
+            ERROR: "var(--jp-info-color1, #6639ba)"}
 
 
 # Where a notebook's relative file names point while the grader's judge runs its checks (its
@@ -65,7 +68,7 @@ class Result:
 
     def _repr_markdown_(self) -> str:
         colour = _COLOURS[self.status]
-        head = (f'{_ICONS[self.status]} <span style="color:{colour}"><b>{self.status}</b></span>'
+        head = (f'<span style="color:{colour}"><b>[{self.status}]</b></span>'
                 f" &nbsp; {self.question} &nbsp; (score {self.score:.2f})")
         return "\n".join([head, ""] + [f"- {m}" for m in self.messages])
 
@@ -357,9 +360,9 @@ class Question:
             return Result(self.label, ERROR, 0.0,
                           [f"The check itself crashed ({type(exc).__name__}: {str(exc)[:200]} "
                            f"at {Path(where.filename).name}:{where.lineno}). "
-                           "Please report this to the course maintainers."])
+                           + _report_it()])
         if tester.total == 0:
-            return Result(self.label, ERROR, 0.0, ["The check ran no case; please report this."])
+            return Result(self.label, ERROR, 0.0, ["The check ran no case. " + _report_it()])
         if tester.passed == tester.total:
             return Result(self.label, PASS, 1.0,
                           [f"All {tester.total} case{'s' if tester.total > 1 else ''} passed."])
@@ -385,7 +388,7 @@ class Question:
         elif not isinstance(n, int) or not 1 <= n <= len(self.hints):
             show(_Markdown(f"{self.label} has hints 1 to {len(self.hints)}; try `q{self.number}.hint(1)`."))
         else:
-            show(_Markdown(f"💡 **Hint {n}/{len(self.hints)}** for {self.label}: {self.hints[n - 1]}"))
+            show(_Markdown(f"**Hint {n}/{len(self.hints)}** for {self.label}: {self.hints[n - 1]}"))
 
     def solution(self) -> None:
         """Show the worked solution (try the hints first)."""
@@ -405,6 +408,14 @@ class _Markdown:
 
     def __str__(self) -> str:
         return self.text
+
+
+def _report_it() -> str:
+    from ..course import project_urls
+
+    where = project_urls().get("Issues")
+    return (f"Please report it at {where} (this is a bug in the course, not in your answer)."
+            if where else "Please report it to the course maintainers.")
 
 
 def solution_code(lesson: str, key: str) -> str | None:
