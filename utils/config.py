@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import os
 
+from pathlib import Path
+
 from .course import ROOT
 
-DATA_DIR = ROOT / "data"
+# data/ in a checkout; utils/bundled/ when the course library was installed as a wheel
+DATA_DIR = ROOT / "data" if (ROOT / "data").is_dir() else Path(__file__).parent / "bundled"
 SEED = 42
 
 

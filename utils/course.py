@@ -24,16 +24,32 @@ def check_module(lesson: str) -> Path:
 
 
 @cache
+def _pyproject() -> dict:
+    try:
+        return tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    except (OSError, KeyError, tomllib.TOMLDecodeError):
+        return {}
+
+
+def version() -> str:
+    """The course's version (pyproject.toml); its release tag is ``v<version>``."""
+    from importlib import metadata
+
+    try:
+        return _pyproject().get("version") or metadata.version("cnn-course-utils")
+    except metadata.PackageNotFoundError:
+        return "0"
+
+
+@cache
 def project_urls() -> dict[str, str]:
     """``[project.urls]`` of pyproject.toml (Repository, Issues): the one place the URLs live."""
-    try:
-        return dict(tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-                    ["project"]["urls"])
-    except (OSError, KeyError, tomllib.TOMLDecodeError):
-        from importlib import metadata
+    if "urls" in _pyproject():
+        return dict(_pyproject()["urls"])
+    from importlib import metadata
 
-        try:
-            entries = metadata.metadata("cnn-course-utils").get_all("Project-URL") or []
-        except metadata.PackageNotFoundError:
-            return {}
-        return dict(e.split(", ", 1) for e in entries if ", " in e)
+    try:
+        entries = metadata.metadata("cnn-course-utils").get_all("Project-URL") or []
+    except metadata.PackageNotFoundError:
+        return {}
+    return dict(e.split(", ", 1) for e in entries if ", " in e)
