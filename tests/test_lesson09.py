@@ -1,6 +1,7 @@
 """Lesson 09: the reference answers pass, plausible wrong answers fail with a specific message."""
 import keras
 import numpy as np
+import tensorflow as tf
 
 from helpers import answer_tests
 from utils.checks import lesson09
@@ -48,6 +49,118 @@ def focal_loss(gamma):
     return loss
 
 
+# ------------------------------------------------------------------ correct answers written differently
+def mse_tf(y_true, y_pred):
+    return tf.reduce_mean(tf.square(y_pred - y_true), axis=-1)
+
+
+def mae_tf(y_true, y_pred):
+    return tf.reduce_mean(tf.abs(y_pred - y_true), axis=-1)
+
+
+def mse_loop(y_true, y_pred):
+    return np.array([sum((p - t) ** 2 for t, p in zip(row_t, row_p)) / len(row_t)
+                     for row_t, row_p in zip(y_true, y_pred)])
+
+
+def mae_summed_over_d(y_true, y_pred):
+    return np.abs(y_true - y_pred).sum(axis=1) / y_true.shape[1]
+
+
+def huber_clipped_form(y_true, y_pred, delta):  # Keras' own way of writing it
+    e = np.abs(y_true - y_pred)
+    quadratic = np.minimum(e, delta)
+    return np.mean(0.5 * quadratic ** 2 + delta * (e - quadratic), axis=-1)
+
+
+def huber_tf(y_true, y_pred, delta):
+    e = tf.abs(tf.constant(y_pred) - y_true)
+    return tf.reduce_mean(tf.where(e > delta, delta * e - 0.5 * delta ** 2, 0.5 * e * e), axis=-1)
+
+
+def huber_loop(y_true, y_pred, delta):
+    out = []
+    for row_t, row_p in zip(y_true, y_pred):
+        total = 0.0
+        for t, p in zip(row_t, row_p):
+            e = abs(p - t)
+            total += 0.5 * e * e if e <= delta else delta * (e - 0.5 * delta)
+        out.append(total / len(row_t))
+    return np.array(out)
+
+
+def categorical_ce_ops(y_true, probs):
+    clipped = keras.ops.clip(probs, 1e-7, 1 - 1e-7)
+    return -keras.ops.sum(y_true * keras.ops.log(clipped), axis=-1)
+
+
+def sparse_ce_take_along(labels, probs):
+    picked = np.take_along_axis(probs, labels[:, None], axis=1)[:, 0]
+    return -np.log(np.clip(picked, 1e-7, 1 - 1e-7))
+
+
+def categorical_ce_tf(y_true, probs):
+    return -tf.reduce_sum(y_true * tf.math.log(tf.clip_by_value(probs, 1e-7, 1 - 1e-7)), axis=1)
+
+
+def categorical_ce_floor_only(y_true, probs):  # the text allows a lower bound alone
+    return -(y_true * np.log(np.maximum(probs, 1e-7))).sum(axis=1)
+
+
+def sparse_ce_via_onehot(labels, probs):
+    return categorical_ce(np.eye(probs.shape[1])[labels], probs)
+
+
+def ce_logaddexp(labels, logits):
+    return np.logaddexp.reduce(logits, axis=1) - logits[np.arange(len(labels)), labels]
+
+
+def ce_tf(labels, logits):
+    picked = tf.gather(logits, labels, axis=1, batch_dims=1)
+    return tf.reduce_logsumexp(logits, axis=1) - picked
+
+
+def ce_row_loop(labels, logits):
+    out = []
+    for label, row in zip(labels, logits):
+        m = max(row)
+        out.append(m + np.log(sum(np.exp(z - m) for z in row)) - row[label])
+    return np.array(out)
+
+
+def bce_softplus(y, z):
+    return np.mean(np.logaddexp(0.0, z) - z * y, axis=-1)
+
+
+def bce_tf(y, z):
+    return tf.reduce_mean(tf.nn.sigmoid_cross_entropy_with_logits(labels=y, logits=z), axis=-1)
+
+
+def bce_piecewise(y, z):
+    positive = z >= 0
+    per_label = np.where(positive, z - z * y + np.log1p(np.exp(-np.where(positive, z, -z))),
+                         -z * y + np.log1p(np.exp(np.where(positive, -z, z))))
+    return per_label.mean(axis=1)
+
+
+def focal_loss_tf(gamma):
+    def loss(y_true, y_pred):
+        p = tf.sigmoid(y_pred)
+        p_t = y_true * p + (1 - y_true) * (1 - p)
+        ce = tf.nn.sigmoid_cross_entropy_with_logits(labels=y_true, logits=y_pred)
+        return tf.reduce_mean(tf.pow(1 - p_t, gamma) * ce, axis=-1)
+    return loss
+
+
+def focal_loss_log_sigmoid(gamma):
+    def loss(y_true, y_pred):
+        log_p_t = (y_true * keras.ops.log_sigmoid(y_pred)
+                   + (1 - y_true) * keras.ops.log_sigmoid(-y_pred))
+        return keras.ops.mean(-keras.ops.power(1 - keras.ops.exp(log_p_t), gamma) * log_p_t,
+                              axis=-1)
+    return loss
+
+
 # ------------------------------------------------------------------ plausible mistakes
 def rmse(y_true, y_pred):
     return np.sqrt(mse(y_true, y_pred))
@@ -87,6 +200,10 @@ def categorical_ce_hard(y_true, probs):
     return sparse_categorical_ce(y_true.argmax(axis=-1), probs)
 
 
+def categorical_ce_tiny_clip(y_true, probs):
+    return -np.sum(y_true * np.log(np.clip(probs, 1e-12, 1.0)), axis=-1)
+
+
 def sparse_ce_table(labels, probs):
     return -np.log(np.clip(probs[:, labels], 1e-7, 1 - 1e-7))
 
@@ -98,6 +215,11 @@ def sparse_ce_unclipped(labels, probs):
 def ce_naive(labels, logits):
     p = np.exp(logits) / np.exp(logits).sum(axis=1, keepdims=True)
     return -np.log(p[np.arange(len(labels)), labels])
+
+
+def ce_whole_batch_max(labels, logits):  # one maximum for the whole batch
+    m = logits.max()
+    return m + np.log(np.exp(logits - m).sum(axis=1)) - logits[np.arange(len(labels)), labels]
 
 
 def ce_mean_over_batch(labels, logits):
@@ -151,12 +273,19 @@ def focal_returns_value(gamma):
 
 
 # ------------------------------------------------------------------ tests
-CORRECT = {q1: {"mse": mse, "mae": mae},
-           q2: {"huber": huber},
-           q3: {"categorical_ce": categorical_ce, "sparse_categorical_ce": sparse_categorical_ce},
-           q4: {"ce_from_logits": ce_from_logits},
-           q5: {"bce_from_logits": bce_from_logits},
-           q6: {"focal_loss": focal_loss}}
+CORRECT = [
+    (q1, {"mse": mse, "mae": mae}), (q1, {"mse": mse_tf, "mae": mae_tf}),
+    (q1, {"mse": mse_loop, "mae": mae_summed_over_d}),
+    (q2, huber), (q2, huber_clipped_form), (q2, huber_tf), (q2, huber_loop),
+    (q3, {"categorical_ce": categorical_ce, "sparse_categorical_ce": sparse_categorical_ce}),
+    (q3, {"categorical_ce": categorical_ce_ops, "sparse_categorical_ce": sparse_ce_take_along}),
+    (q3, {"categorical_ce": categorical_ce_tf, "sparse_categorical_ce": sparse_ce_via_onehot}),
+    (q3, {"categorical_ce": categorical_ce_floor_only,
+          "sparse_categorical_ce": sparse_categorical_ce}),
+    (q4, ce_from_logits), (q4, ce_logaddexp), (q4, ce_tf), (q4, ce_row_loop),
+    (q5, bce_from_logits), (q5, bce_softplus), (q5, bce_tf), (q5, bce_piecewise),
+    (q6, focal_loss), (q6, focal_loss_tf), (q6, focal_loss_log_sigmoid),
+]
 
 WRONG = {
     "q1": [({"mse": rmse, "mae": mae}, "RMSE"),
@@ -170,11 +299,15 @@ WRONG = {
              "sparse_categorical_ce": sparse_categorical_ce}, "clip the probabilities"),
            ({"categorical_ce": categorical_ce_hard,
              "sparse_categorical_ce": sparse_categorical_ce}, "only uses the largest target"),
+           ({"categorical_ce": categorical_ce_tiny_clip,
+             "sparse_categorical_ce": sparse_categorical_ce},
+            "categorical_ce (a true class with probability exactly 0)"),
            ({"categorical_ce": categorical_ce, "sparse_categorical_ce": sparse_ce_table},
             "pair row i with labels[i]"),
            ({"categorical_ce": categorical_ce, "sparse_categorical_ce": sparse_ce_unclipped},
             "`sparse_categorical_ce` gives NaN")],
     "q4": [({"ce_from_logits": ce_naive}, "log-sum-exp"),
+           ({"ce_from_logits": ce_whole_batch_max}, "one maximum for the whole batch"),
            ({"ce_from_logits": ce_mean_over_batch}, "one number for the whole batch"),
            ({"ce_from_logits": ce_of_softmax_as_logits}, "ce_from_logits (logits of moderate")],
     "q5": [({"bce_from_logits": bce_naive}, "stable form"),

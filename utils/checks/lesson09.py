@@ -1,10 +1,11 @@
-"""Lesson 09 · Loss functions.
+"""Checks of lesson 09 · Loss functions.
 
 Every expected value comes from the Keras loss functions (``keras.losses.*``), computed in
 float64 on the same inputs; the focal loss is also differentiated with ``tf.GradientTape`` and
 compared with the gradient of Keras's ``binary_focal_crossentropy``. Messages name the case and,
 for the classic mistakes (no clipping, no log-sum-exp, a sum instead of a mean, swapped
-arguments), say what went wrong without revealing the expected numbers.
+arguments, one maximum for the whole batch), say what went wrong without revealing the expected
+numbers.
 """
 from __future__ import annotations
 
@@ -12,15 +13,15 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .compare import as_array, compare_arrays
+from .compare import compare_arrays
 from .core import question
 
 
+# ---------------------------------------------------------------------------------- helpers
 def _per_sample(t, value, n: int, name: str, case: str) -> np.ndarray:
-    """The student's loss as an array of shape (n,), or a FAIL saying why it is not one."""
-    arr, problem = as_array(value, name)
-    if problem:
-        t.fail(f"{problem} ({case})")
+    """The student's loss as an array of numbers with one loss per example (NaN allowed: the
+    cases name it), or a FAIL saying why it is not one."""
+    arr = t.numbers(value, f"{name} ({case})", finite=False)
     if arr.ndim == 0:
         t.fail(f"`{name}` returned one number for the whole batch ({case}); return one loss per "
                f"example, an array of shape ({n},).")
@@ -168,24 +169,42 @@ def _logit_cases():
              rng.normal(scale=3.0, size=(7, 5))),
             ("huge logits (±1000)", np.array([0, 1, 2]),
              np.array([[1000.0, 0.0, -1000.0], [1000.0, 999.0, 0.0], [-1000.0, -1000.0, 1000.0]])),
+            ("rows of very different sizes (one near 0, one near 800)", np.array([1, 0, 2, 2]),
+             np.array([[0.5, 1.5, -2.0], [800.0, 798.0, 801.0], [-3.0, 0.5, 2.0],
+                       [-805.0, -799.0, -800.0]])),
             ("equal logits", np.array([3, 0]), np.full((2, 4), 7.5))]
+
+
+def _batch_max_lse(labels, logits) -> np.ndarray:
+    """The loss with ONE maximum for the whole batch subtracted (a classic mistake): rows far
+    below the batch maximum underflow to log(0)."""
+    m = logits.max()
+    with np.errstate(all="ignore"):
+        return m + np.log(np.exp(logits - m).sum(axis=1)) - logits[np.arange(len(labels)), labels]
 
 
 @question(names=["ce_from_logits"], hints=[
     "log softmax(z)_k = z_k - log(sum_j exp(z_j)); the loss is minus that for the true class.",
     "exp(1000) overflows. Subtract the row maximum m first: log(sum exp(z_j)) = "
-    "m + log(sum exp(z_j - m)), and the largest term becomes exp(0) = 1.",
+    "m + log(sum exp(z_j - m)), and the largest term becomes exp(0) = 1. Each row needs its own "
+    "maximum.",
     "Compute `m = z.max(axis=1, keepdims=True)`, then `lse = m[:, 0] + np.log(np.exp(z - m)"
     ".sum(axis=1))`, and return `lse - z[np.arange(len(labels)), labels]`.",
 ])
 def q4(t, ce_from_logits):
     """sparse cross-entropy from logits with the log-sum-exp trick"""
     for label, labels, logits in _logit_cases():
-        got = t.call(ce_from_logits, labels, logits, where=label)
+        got = t.call(ce_from_logits, labels, logits.copy(), where=label)
         got = _per_sample(t, got, len(labels), "ce_from_logits", label)
         want = np.asarray(keras.losses.sparse_categorical_crossentropy(labels, logits,
                                                                        from_logits=True))
-        if _not_finite(got, want):
+        whole_batch = _batch_max_lse(labels, logits)
+        if _not_finite(got, want) and not np.all(np.isfinite(whole_batch)) and np.array_equal(
+                np.isfinite(got), np.isfinite(whole_batch)):
+            t.case(False, f"`ce_from_logits` gives NaN or infinity ({label}) in the rows whose "
+                          "logits are far below the largest logit of the batch: it subtracts one "
+                          "maximum for the whole batch; each row needs its own maximum.")
+        elif _not_finite(got, want):
             t.case(False, f"`ce_from_logits` gives NaN or infinity ({label}): exp of a huge logit "
                           "overflows; subtract the row maximum first (log-sum-exp trick).")
         else:
