@@ -1,6 +1,12 @@
 """Lesson 02: the reference answers pass, plausible wrong answers fail with a specific message."""
+import math
+
+import keras
 import numpy as np
+import tensorflow as tf
 from helpers import answer_tests
+from scipy.special import expit, logsumexp
+from sklearn.preprocessing import StandardScaler
 
 from utils.checks import lesson02
 from utils.checks.lesson02 import q1, q2, q3, q4, q5, q6, q7
@@ -85,11 +91,117 @@ def conv_param_count(k, c_in, filters):
     return (k * k * c_in + 1) * filters
 
 
-REFERENCE = {q1: {"collapse": collapse}, q2: {"sigmoid": sigmoid, "sigmoid_grad": sigmoid_grad},
-             q3: {"forward": forward}, q4: {"backward": backward},
-             q5: {"numerical_gradient": numerical_gradient}, q6: {"standardize": standardize},
-             q7: {"dense_param_count": dense_param_count, "conv_param_count": conv_param_count}}
-COUNTS = REFERENCE[q7]
+# written differently: einsum, TensorFlow ops and tapes, SciPy, scikit-learn, loops, floats
+def sigmoid_stable(z):
+    """Never exponentiates a positive number."""
+    e = np.exp(-np.abs(z))
+    return np.where(z >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def sigmoid_grad_tape(z):
+    zv = tf.Variable(z)
+    with tf.GradientTape() as tape:
+        s = tf.sigmoid(zv)
+    return tape.gradient(s, zv).numpy()
+
+
+def forward_tf(X, params):
+    hidden = tf.nn.relu(tf.matmul(X, params["W1"], transpose_b=True) + params["b1"])
+    return tf.matmul(hidden, params["W2"], transpose_b=True) + params["b2"]
+
+
+def forward_einsum(X, params):
+    Z1 = np.einsum("nd,hd->nh", X, params["W1"]) + params["b1"]
+    return np.einsum("nh,ch->nc", Z1 * (Z1 > 0), params["W2"]) + params["b2"]
+
+
+def backward_one_hot(X, y, params):
+    Z1 = X @ params["W1"].T + params["b1"]
+    A = np.clip(Z1, 0, None)
+    S = A @ params["W2"].T + params["b2"]
+    log_p = S - logsumexp(S, axis=1, keepdims=True)
+    Y = np.eye(S.shape[1])[y]
+    dS = (np.exp(log_p) - Y) / len(y)
+    dZ1 = np.where(Z1 > 0, dS @ params["W2"], 0.0)
+    grads = {"b2": dS.sum(0), "W2": dS.T @ A, "b1": dZ1.sum(0), "W1": dZ1.T @ X}
+    return [float(-(Y * log_p).sum() / len(y)), grads]
+
+
+def backward_tape(X, y, params):
+    v = {k: tf.Variable(p) for k, p in params.items()}
+    with tf.GradientTape() as tape:
+        logits = forward_tf(X, v)
+        loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(y, logits))
+    return loss.numpy(), {k: g.numpy() for k, g in tape.gradient(loss, v).items()}
+
+
+def numerical_gradient_copies(f, x, h=1e-5):
+    """Nudges a copy, so x is never touched."""
+    grad = np.empty(x.shape)
+    for i in np.ndindex(x.shape):
+        up, down = x.copy(), x.copy()
+        up[i] += h
+        down[i] -= h
+        grad[i] = (f(up) - f(down)) / (2 * h)
+    return grad
+
+
+def numerical_gradient_flat(f, x, h=1e-5):
+    """Walks a flat view of x (nudging x itself) and puts each entry back."""
+    flat, grad = x.reshape(-1), np.zeros(x.size)
+    for i in range(x.size):
+        old = flat[i]
+        flat[i] = old + h
+        up = f(x)
+        flat[i] = old - h
+        grad[i] = (up - f(x)) / (2 * h)
+        flat[i] = old
+    return grad.reshape(x.shape)
+
+
+def standardize_keras(X_train, X_test):
+    norm = keras.layers.Normalization(axis=-1, dtype="float64")
+    norm.adapt(X_train)
+    return norm(X_train).numpy(), norm(X_test).numpy()
+
+
+def standardize_sklearn(X_train, X_test):
+    scaler = StandardScaler().fit(X_train)        # leaves constant features at 0
+    return scaler.transform(X_train), scaler.transform(X_test)
+
+
+def dense_param_count_keras(h, w, c, units):
+    layer = keras.layers.Dense(units)
+    layer.build((None, h * w * c))
+    return layer.count_params()
+
+
+CORRECT = [
+    (q1, {"collapse": collapse}),
+    (q1, {"collapse": lambda W1, b1, W2, b2: [np.einsum("ch,hd->cd", W2, W1),
+                                               np.dot(W2, b1) + b2]}),
+    (q1, {"collapse": lambda W1, b1, W2, b2: (tf.matmul(W2, W1).numpy(),
+                                               tf.linalg.matvec(W2, b1).numpy() + b2)}),
+    (q2, {"sigmoid": sigmoid, "sigmoid_grad": sigmoid_grad}),
+    (q2, {"sigmoid": sigmoid_stable, "sigmoid_grad": lambda z: expit(z) * expit(-z)}),
+    (q2, {"sigmoid": lambda z: tf.sigmoid(z).numpy(), "sigmoid_grad": sigmoid_grad_tape}),
+    (q3, {"forward": forward}), (q3, {"forward": forward_tf}), (q3, {"forward": forward_einsum}),
+    (q4, {"backward": backward}), (q4, {"backward": backward_one_hot}),
+    (q4, {"backward": backward_tape}),
+    (q5, {"numerical_gradient": numerical_gradient}),
+    (q5, {"numerical_gradient": numerical_gradient_copies}),
+    (q5, {"numerical_gradient": numerical_gradient_flat}),
+    (q6, {"standardize": standardize}), (q6, {"standardize": standardize_keras}),
+    (q6, {"standardize": standardize_sklearn}),
+    (q6, {"standardize": lambda a, b: ((a - a.mean(0)) / (a.std(0) + 1e-8),
+                                       (b - a.mean(0)) / (a.std(0) + 1e-8))}),
+    (q7, {"dense_param_count": dense_param_count, "conv_param_count": conv_param_count}),
+    (q7, {"dense_param_count": lambda h, w, c, units: math.prod((h, w, c)) * units + units,
+          "conv_param_count": lambda k, c_in, filters: float(k ** 2 * c_in * filters + filters)}),
+    (q7, {"dense_param_count": dense_param_count_keras,
+          "conv_param_count": lambda k, c_in, filters: np.int64(k * k * c_in + 1) * filters}),
+]
+COUNTS = {"dense_param_count": dense_param_count, "conv_param_count": conv_param_count}
 
 WRONG = {
     "q1": [({"collapse": lambda W1, b1, W2, b2: (W2 @ W1, b2)}, "b' for D=4 -> H=6 -> C=3` is wrong"),
@@ -127,10 +239,12 @@ WRONG = {
            ({**COUNTS, "conv_param_count": lambda k, c_in, filters: k * k * filters + filters},
             "conv_param_count(3, 3, 100)` is not the number"),
            ({**COUNTS, "conv_param_count": lambda k, c_in, filters: str((k * k * c_in + 1) * filters)},
-            "should return a number")],
+            "`conv_param_count(3, 3, 100)` should be an array of numbers, but it is a str"),
+           ({**COUNTS, "dense_param_count": lambda h, w, c, units: (h * w + 1) * units},
+            "dense_param_count(224, 224, 3, 100)` is not the number")],
 }
 
 
 (test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
  test_judge_gives_the_same_verdict) = \
-    answer_tests(lesson02, REFERENCE, WRONG)
+    answer_tests(lesson02, CORRECT, WRONG)

@@ -1,4 +1,4 @@
-"""Lesson 01 · Linear classifier, softmax and cross-entropy.
+"""Checks of lesson 01 · A linear classifier: scores, softmax, cross-entropy and gradient descent.
 
 The expected values come from Keras: a ``Dense`` layer holding the student's ``W`` and ``b``
 (Keras stores the kernel as ``W.T``), ``keras.ops.softmax``, Keras's sparse cross-entropy from
@@ -7,8 +7,6 @@ float64 so that tolerances can be tight.
 """
 from __future__ import annotations
 
-import numbers
-
 import keras
 import numpy as np
 import tensorflow as tf
@@ -16,6 +14,7 @@ import tensorflow as tf
 from .core import question
 
 
+# ----------------------------------------------------------------------------- helpers
 def _dense(W: np.ndarray, b: np.ndarray, lam: float = 0.0) -> keras.layers.Dense:
     """A float64 Dense layer computing x @ W.T + b (with an L2 penalty ``lam`` on W)."""
     layer = keras.layers.Dense(W.shape[0], dtype="float64", kernel_initializer="zeros",
@@ -41,19 +40,7 @@ def _mean_ce(logits, y) -> float:
                                                                             from_logits=True)))
 
 
-def _shape_of(t, value, name: str) -> tuple:
-    """A shape given as a tuple/list of whole numbers, or a FAIL saying what is wrong."""
-    if isinstance(value, np.ndarray) and value.ndim == 1:
-        value = value.tolist()
-    if not isinstance(value, (tuple, list, tf.TensorShape)):
-        t.fail(f"`{name}` should be a tuple of whole numbers such as `(3, 4)`, "
-               f"not a {type(value).__name__}.")
-    if not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in value):
-        t.fail(f"`{name}` should contain whole numbers only.")
-    return tuple(int(v) for v in value)
-
-
-# --------------------------------------------------------------------------------------- q1
+# ----------------------------------------------------------------------------- q1
 @question(names=["W_shape", "b_shape", "n_params"], hints=[
     "Flatten one 32x32x3 image first: how many numbers is x? That is the number of columns of W.",
     "W has one row per class, so that Wx has one score per class; b adds one number per class.",
@@ -64,28 +51,25 @@ def q1(t, W_shape, b_shape, n_params):
     layer = keras.layers.Dense(10, kernel_initializer="zeros")
     layer.build((None, 32 * 32 * 3))
     expected_W, expected_b = tuple(layer.kernel.shape)[::-1], tuple(layer.bias.shape)
-    W_shape, b_shape = _shape_of(t, W_shape, "W_shape"), _shape_of(t, b_shape, "b_shape")
-    if W_shape == expected_W[::-1]:
-        t.case(False, "`W_shape` looks transposed: in f(x) = Wx + b each row of W holds the "
-                      "weights of one class, and x is a column of pixel values.")
-    elif len(W_shape) == 2 and W_shape[0] == expected_W[0] and W_shape[1] == 32 * 32:
-        t.case(False, "`W_shape`: the columns must cover every number of the flattened image, "
-                      "all three colour channels of every pixel.")
-    else:
-        t.case(W_shape == expected_W, "`W_shape` is not the shape of W for flattened 32x32x3 "
-                                      "images and 10 classes.")
+    W_shape, b_shape = t.shape(W_shape, "W_shape"), t.shape(b_shape, "b_shape")
+    mistake = t.mistake(W_shape, [
+        (expected_W[::-1], "`W_shape` looks transposed: in f(x) = Wx + b each row of W holds the "
+                           "weights of one class, and x is a column of pixel values."),
+        ((expected_W[0], 32 * 32), "`W_shape`: the columns must cover every number of the "
+                                   "flattened image, all three colour channels of every pixel.")])
+    t.case(mistake is None and W_shape == expected_W,
+           mistake or "`W_shape` is not the shape of W for flattened 32x32x3 images and 10 "
+                      "classes.")
     t.case(b_shape == expected_b, "`b_shape` is not the shape of b: one bias per class, as a "
                                   "1-tuple like `(n,)`.")
-    if not isinstance(n_params, numbers.Number) or isinstance(n_params, bool):
-        t.fail(f"`n_params` should be a number, not a {type(n_params).__name__}.")
-    if n_params == np.prod(expected_W):
-        t.case(False, "`n_params` counts the entries of W only; the biases are parameters too.")
-    else:
-        t.case(n_params == layer.count_params(), "`n_params` is not the number of entries of W "
-                                                  "and b together.")
+    n_params = t.whole(n_params, "n_params")
+    mistake = t.mistake(n_params, [(np.prod(expected_W), "`n_params` counts the entries of W "
+                                                         "only; the biases are parameters too.")])
+    t.case(mistake is None and n_params == layer.count_params(),
+           mistake or "`n_params` is not the number of entries of W and b together.")
 
 
-# --------------------------------------------------------------------------------------- q2
+# ----------------------------------------------------------------------------- q2
 @question(names=["scores"], hints=[
     "Each row of X is one example. The row of scores of example i is W @ X[i] + b.",
     ("For the whole batch at once: `X @ W.T + b` has shape (N, C); broadcasting adds b to every "
@@ -103,7 +87,7 @@ def q2(t, scores):
         t.array(out, expected, f"scores(X, W, b) for {label}")
 
 
-# --------------------------------------------------------------------------------------- q3
+# ----------------------------------------------------------------------------- q3
 @question(names=["softmax"], hints=[
     "Exponentiate, then divide each row by its own sum (`axis=1, keepdims=True`).",
     ("`np.exp(1000)` overflows to inf and inf / inf is NaN. Subtracting the row maximum first "
@@ -122,7 +106,7 @@ def q3(t, softmax):
         t.array(out, expected, f"softmax(Z) for {label}", rtol=1e-6, atol=1e-9)
 
 
-# --------------------------------------------------------------------------------------- q4
+# ----------------------------------------------------------------------------- q4
 @question(names=["cross_entropy"], hints=[
     ("Per example, keep only the probability of the true class: `P[np.arange(N), y]`; the loss "
      "is the mean of -log of those."),
@@ -145,7 +129,7 @@ def q4(t, cross_entropy):
         t.array(out, expected, f"cross_entropy(Z, y) for {label}", rtol=1e-6, atol=1e-9)
 
 
-# --------------------------------------------------------------------------------------- q5
+# ----------------------------------------------------------------------------- q5
 @question(names=["full_loss"], hints=[
     "Reuse your functions: the data loss is `cross_entropy(scores(X, W, b), y)`.",
     "The penalty is `lam * np.sum(W ** 2)`: on W only, not on b, and without a factor 1/2.",
@@ -162,7 +146,7 @@ def q5(t, full_loss):
         t.array(out, expected, f"full_loss(W, b, X, y, lam) with {label}", rtol=1e-6, atol=1e-9)
 
 
-# --------------------------------------------------------------------------------------- q6
+# ----------------------------------------------------------------------------- q6
 def _tape_grads(W, b, X, y, lam):
     Wv, bv = tf.Variable(W), tf.Variable(b)
     with tf.GradientTape() as tape:

@@ -1,4 +1,4 @@
-"""Lesson 02 · Neural networks and backpropagation.
+"""Checks of lesson 02 · Neural networks and backpropagation.
 
 The expected values come from Keras layers holding the student's weights (in float64), from
 ``keras.ops`` and from ``tf.GradientTape``; the layer-counting question builds the Keras layers
@@ -6,8 +6,6 @@ and asks them for ``count_params()``. Messages name the case, the gradient or th
 wrong, never the expected numbers.
 """
 from __future__ import annotations
-
-import numbers
 
 import keras
 import numpy as np
@@ -17,6 +15,8 @@ from .core import question
 
 PARAM_KEYS = ("W1", "b1", "W2", "b2")
 
+
+# ----------------------------------------------------------------------------- helpers
 
 def _dense(W: np.ndarray, b: np.ndarray, activation=None) -> keras.layers.Dense:
     """A float64 Dense layer computing activation(x @ W.T + b)."""
@@ -48,7 +48,7 @@ def _pair(t, out, fn: str, what: str, label: str):
     return out
 
 
-# --------------------------------------------------------------------------------------- q1
+# ----------------------------------------------------------------------------- q1
 @question(names=["collapse"], hints=[
     "Substitute the first layer into the second: W2 (W1 x + b1) + b2, and multiply out.",
     ("The x-term gives W' = W2 @ W1 (shape C x D); everything without x is the new bias "
@@ -69,7 +69,7 @@ def q1(t, collapse):
         t.array(b, g[0], f"b' for {label}")
 
 
-# --------------------------------------------------------------------------------------- q2
+# ----------------------------------------------------------------------------- q2
 @question(names=["sigmoid", "sigmoid_grad"], hints=[
     "sigmoid(z) = 1 / (1 + exp(-z)); it works elementwise on arrays of any shape.",
     ("The derivative can be written with the sigmoid itself: s * (1 - s) with s = sigmoid(z). "
@@ -93,7 +93,7 @@ def q2(t, sigmoid, sigmoid_grad):
         t.array(out, expected_grad, f"sigmoid_grad(z) for {label}", rtol=1e-7, atol=1e-12)
 
 
-# --------------------------------------------------------------------------------------- q3
+# ----------------------------------------------------------------------------- q3
 @question(names=["forward"], hints=[
     "Two steps: hidden = relu(X @ W1.T + b1), then scores = hidden @ W2.T + b2.",
     "The ReLU belongs to the hidden layer only; the scores stay unbounded (softmax comes later).",
@@ -111,7 +111,7 @@ def q3(t, forward):
         t.array(out, expected, f"forward(X, params) for {label}")
 
 
-# --------------------------------------------------------------------------------------- q4
+# ----------------------------------------------------------------------------- q4
 def _tape_backward(X, y, params):
     v = {k: tf.Variable(p) for k, p in params.items()}
     with tf.GradientTape() as tape:
@@ -150,7 +150,7 @@ def q4(t, backward):
             t.array(grads[key], grads_ref[key], f"grads['{key}'] for {label}", rtol=1e-5, atol=1e-9)
 
 
-# --------------------------------------------------------------------------------------- q5
+# ----------------------------------------------------------------------------- q5
 def _cubic_wave(x):
     return np.sum(np.sin(x) * x ** 2)
 
@@ -198,7 +198,7 @@ def q5(t, numerical_gradient):
                                           "every entry back after nudging it.")
 
 
-# --------------------------------------------------------------------------------------- q6
+# ----------------------------------------------------------------------------- q6
 @question(names=["standardize"], hints=[
     "One mean and one standard deviation per feature (per pixel): reduce over axis 0 only.",
     ("Compute the statistics on X_train only and use those same numbers for X_test: the test set "
@@ -228,12 +228,10 @@ def q6(t, standardize):
                 f"the standardized X_test for {label}", rtol=1e-6, atol=1e-9)
 
 
-# --------------------------------------------------------------------------------------- q7
+# ----------------------------------------------------------------------------- q7
 def _count(t, fn, name: str, args: tuple, expected: int, what: str) -> None:
     label = f"{name}{args}"
-    out = t.call(fn, *args, where=label)
-    if not isinstance(out, numbers.Real) or isinstance(out, bool) or not np.isfinite(out):
-        t.fail(f"`{label}` should return a number, not {type(out).__name__}.")
+    out = t.whole(t.call(fn, *args, where=label), label)
     t.case(out == expected, f"`{label}` is not the number of parameters of {what} "
                             "(weights and biases both count).")
 

@@ -1,23 +1,22 @@
-"""Checks of lesson 03: convolution.
+"""Checks of lesson 03 · Convolution.
 
 Every expected value comes from Keras at check time: the student's NumPy convolutions are compared
 with ``keras.layers.Conv2D`` holding the same weights, output sizes and paddings with what Keras
-layers produce, parameter counts with ``count_params()``, receptive fields with the gradient of a
-stack of Keras convolutions.
+layers produce (the 'same' total padding is the one that gives Keras' output size with the last
+kernel position just fitting), parameter counts with ``count_params()``, receptive fields with
+the inputs that reach one output of a stack of Keras convolutions.
 """
 from __future__ import annotations
 
+import keras
 import numpy as np
 
-from .compare import as_array
 from .core import NotAttempted, question
 
 
 # ----------------------------------------------------------------------------- helpers
 def _keras_conv(x, kernels, bias=None, stride=1, padding="valid", dilation=1):
     """Conv2D of one image ``x`` (H, W, C_in) with ``kernels`` (KH, KW, C_in, C_out) copied in."""
-    import keras
-
     kh, kw, _, c_out = kernels.shape
     layer = keras.layers.Conv2D(c_out, (kh, kw), strides=stride, padding=padding,
                                 dilation_rate=dilation, use_bias=bias is not None)
@@ -26,29 +25,8 @@ def _keras_conv(x, kernels, bias=None, stride=1, padding="valid", dilation=1):
     return keras.ops.convert_to_numpy(layer(x[None].astype(np.float32)))[0]
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
-
-
-def _whole_number(t, value, call: str) -> int:
-    """The student's answer as an int, or a FAIL that says what it is instead."""
-    if _is_int(value):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        t.fail(f"`{call}` returned the float {value!r}; a size or a count is a whole number "
-               "(an `int`: use `//` or `int(...)`).")
-    t.fail(f"`{call}` returned a {type(value).__name__}; it should return an `int`.")
-
-
 def _kernel_3x3(t, value, name: str) -> np.ndarray:
-    arr, problem = as_array(value, name)
-    if problem:
-        t.fail(problem)
-    if arr.shape != (3, 3):
-        t.fail(f"`{name}` has shape {arr.shape}; it should be a 3x3 array, shape (3, 3).")
-    arr = arr.astype(np.float32)
-    if not np.all(np.isfinite(arr)):
-        t.fail(f"`{name}` contains NaN or infinity.")
+    arr = t.numbers(value, name, shape=(3, 3)).astype(np.float32)
     if not np.any(arr):
         t.fail(f"`{name}` is all zeros: it would turn every image black.")
     return arr
@@ -102,8 +80,6 @@ def q2(t, horizontal_edge, vertical_edge, blur_kernel, sharpen_kernel):
     noise = np.random.default_rng(302).normal(size=(12, 12))
     images = np.stack([flat, h_step, v_step, noise])[..., None].astype(np.float32)
     stacked = np.stack(kernels, axis=-1)[:, :, None, :]  # (3, 3, 1, 4)
-    import keras
-
     layer = keras.layers.Conv2D(4, 3, use_bias=False)
     layer.build((None, 12, 12, 1))
     layer.set_weights([stacked])
@@ -146,8 +122,6 @@ SIZE_CASES = [(5, 5, 3, 1, 0, 1), (5, 5, 3, 2, 1, 1), (28, 28, 5, 1, 2, 1), (32,
 
 
 def _keras_size(n, m, k, stride, padding, dilation):
-    import keras
-
     pad = keras.layers.ZeroPadding2D(padding)
     conv = keras.layers.Conv2D(1, k, strides=stride, dilation_rate=dilation)
     shape = conv.compute_output_shape(pad.compute_output_shape((1, n, m, 1)))
@@ -158,7 +132,7 @@ def _keras_size(n, m, k, stride, padding, dilation):
     "With padding P the input is N + 2P long; the kernel's first position covers K of those "
     "values and every further position moves S steps.",
     "Count how many whole steps of size S fit after the first position: floor((N + 2P - K) / S), "
-    "then add 1 for the first position. Use `//` so the answer is an int.",
+    "then add 1 for the first position. `//` is the floor of a division.",
     "With dilation D a K-wide kernel spans D*(K-1) + 1 input values: use that in place of K."])
 def q3(t, conv_output_size):
     """output size floor((N - K_eff + 2P) / S) + 1"""
@@ -170,8 +144,8 @@ def q3(t, conv_output_size):
         for size, expected in ((n, want[0]), (m, want[1])):
             call = f"conv_output_size({size}, {k}, stride={stride}, padding={padding}, " \
                    f"dilation={dilation})"
-            got = _whole_number(t, t.call(conv_output_size, size, k, stride=stride,
-                                          padding=padding, dilation=dilation, where=call), call)
+            got = t.whole(t.call(conv_output_size, size, k, stride=stride, padding=padding,
+                                 dilation=dilation, where=call), call)
             t.case(got == expected, f"`{call}` = {got} is not what Keras gives.")
 
 
@@ -182,18 +156,23 @@ SAME_CASES = [((6, 7), 3, 1, 1), ((5, 6), 3, 2, 1), ((8, 9), 4, 1, 1), ((9, 10),
 
 
 def _padding_pair(t, value, call: str):
-    if isinstance(value, np.ndarray):
-        value = value.tolist()
-    if not isinstance(value, (tuple, list)) or len(value) != 2:
-        t.fail(f"`{call}` returned a {type(value).__name__}; it should return a pair of ints "
+    if isinstance(value, (tuple, list, np.ndarray)) and len(value) != 2:
+        t.fail(f"`{call}` returned {len(value)} values; it should return a pair "
                "`(before, after)`.")
-    if not all(_is_int(v) for v in value):
-        t.fail(f"`{call}` returned {tuple(value)!r}; both entries should be ints.")
-    before, after = (int(v) for v in value)
+    if not isinstance(value, (tuple, list, np.ndarray)):
+        t.fail(f"`{call}` returned a {type(value).__name__}; it should return a pair of whole "
+               "numbers `(before, after)`.")
+    before, after = t.shape(value, call)
     if before < 0 or after < 0 or before + after > 100:
         t.fail(f"`{call}` returned {(before, after)}: paddings are small counts of zeros, "
                "never negative.")
     return before, after
+
+
+def _keras_total(size, out, k, stride, dilation):
+    """The total padding of 'same' along one axis: the fewest zeros with which ``out`` (Keras'
+    output size) kernel positions fit."""
+    return max((out - 1) * stride + dilation * (k - 1) + 1 - size, 0)
 
 
 @question(names=["same_padding"], hints=[
@@ -203,8 +182,6 @@ def _padding_pair(t, value, call: str):
     "TensorFlow puts the smaller half before: `before = total // 2`, `after = total - before`."])
 def q4(t, same_padding):
     """the exact 'same' padding rule (asymmetric for even kernels or stride > 1)"""
-    import keras
-
     rng = np.random.default_rng(304)
     for (n, m), k, stride, dilation in SAME_CASES:
         pads = []
@@ -226,10 +203,18 @@ def q4(t, same_padding):
         expected = keras.ops.convert_to_numpy(same(x))
         got = keras.ops.convert_to_numpy(valid(padded))
         case = f"a {n}x{m} input, kernel {k}, stride {stride}, dilation {dilation}"
+        totals = [_keras_total(size, out, k, stride, dilation)
+                  for size, out in ((n, expected.shape[1]), (m, expected.shape[2]))]
+        off = [axis for axis, pad, total in zip(("rows", "columns"), pads, totals)
+               if sum(pad) != total]
         if got.shape != expected.shape:
             wrong = "rows" if got.shape[1] != expected.shape[1] else "columns"
             t.case(False, f"on {case}: your padding of the {wrong} gives a {got.shape[1]}x"
                    f"{got.shape[2]} output, not the size 'same' gives: the total is wrong.")
+        elif off:
+            t.case(False, f"on {case}: your padding of the {off[0]} gives the right output "
+                   "size, but the total is wrong: with a stride several totals give that size, "
+                   "and 'same' adds the fewest zeros with which the last kernel position fits.")
         else:
             t.case(np.allclose(got, expected, atol=1e-5),
                    f"on {case}: the total padding is right, but it is split between before and "
@@ -290,19 +275,17 @@ def _count_params(layer, c_in):
     "One kernel of a plain convolution has K*K*C_in weights, and there are C_out kernels, "
     "each with one bias.",
     "With `groups=G` each kernel only sees C_in / G input channels.",
-    "(K*K*C_in/G + 1) * C_out with a bias, K*K*C_in/G * C_out without; return an int."])
+    "(K*K*C_in/G + 1) * C_out with a bias, K*K*C_in/G * C_out without."])
 def q6(t, conv_params):
     """parameters of a (grouped) Conv2D"""
-    import keras
-
     if not callable(conv_params):
         t.fail(f"`conv_params` should be a function, but it is a {type(conv_params).__name__}.")
     for k, c_in, c_out, groups, use_bias in CONV_PARAM_CASES:
         expected = _count_params(keras.layers.Conv2D(c_out, k, groups=groups, use_bias=use_bias),
                                  c_in)
         call = f"conv_params({k}, {c_in}, {c_out}, groups={groups}, use_bias={use_bias})"
-        got = _whole_number(t, t.call(conv_params, k, c_in, c_out, groups=groups,
-                                      use_bias=use_bias, where=call), call)
+        got = t.whole(t.call(conv_params, k, c_in, c_out, groups=groups, use_bias=use_bias,
+                             where=call), call)
         t.case(got == expected, f"`{call}` = {got} differs from Keras' `count_params()`.")
 
 
@@ -318,8 +301,6 @@ SEPARABLE_CASES = [(3, 32, 64, 1), (3, 3, 16, 1), (5, 16, 24, 2), (3, 128, 128, 
     "depthwise: (K*K + 1) * C_in * M; separable: K*K*C_in*M + (C_in*M + 1) * C_out."])
 def q7(t, depthwise_params, separable_params):
     """parameters of DepthwiseConv2D and SeparableConv2D"""
-    import keras
-
     for name, fn in (("depthwise_params", depthwise_params),
                      ("separable_params", separable_params)):
         if not callable(fn):
@@ -327,14 +308,14 @@ def q7(t, depthwise_params, separable_params):
     for k, c_in, c_out, mult in SEPARABLE_CASES:
         expected = _count_params(keras.layers.DepthwiseConv2D(k, depth_multiplier=mult), c_in)
         call = f"depthwise_params({k}, {c_in}, depth_multiplier={mult})"
-        got = _whole_number(t, t.call(depthwise_params, k, c_in, depth_multiplier=mult,
-                                      where=call), call)
+        got = t.whole(t.call(depthwise_params, k, c_in, depth_multiplier=mult, where=call),
+                      call)
         t.case(got == expected, f"`{call}` = {got} differs from Keras' `count_params()`.")
         expected = _count_params(keras.layers.SeparableConv2D(c_out, k, depth_multiplier=mult),
                                  c_in)
         call = f"separable_params({k}, {c_in}, {c_out}, depth_multiplier={mult})"
-        got = _whole_number(t, t.call(separable_params, k, c_in, c_out, depth_multiplier=mult,
-                                      where=call), call)
+        got = t.whole(t.call(separable_params, k, c_in, c_out, depth_multiplier=mult,
+                             where=call), call)
         t.case(got == expected, f"`{call}` = {got} differs from Keras' `count_params()`.")
 
 
@@ -350,8 +331,6 @@ def keras_receptive_field(layers, length: int = 256) -> int:
     with all-ones kernels. Input i is a one-hot signal at position i (a batch of all of them), so
     only forward convolutions run: TF 2.21's CPU gradient of a convolution whose stride exceeds
     its kernel can crash the process."""
-    import keras
-
     y = np.eye(length, dtype="float32")[:, :, None]  # (length, length, 1): example i = one-hot at i
     for k, stride, dilation in layers:  # what Conv1D(1, k, ...) with a ones kernel computes
         y = keras.ops.conv(y, np.ones((k, 1, 1), "float32"), strides=stride, dilation_rate=dilation)
@@ -374,6 +353,6 @@ def q8(t, receptive_field):
     for layers in RF_CASES:
         expected = keras_receptive_field(layers)
         call = f"receptive_field({layers})"
-        got = _whole_number(t, t.call(receptive_field, [tuple(layer) for layer in layers],
-                                      where=call), call)
+        got = t.whole(t.call(receptive_field, [tuple(layer) for layer in layers], where=call),
+                      call)
         t.case(got == expected, f"`{call}` = {got} is not the receptive field Keras shows.")

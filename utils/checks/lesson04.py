@@ -1,18 +1,23 @@
-"""Checks for lesson 04: pooling and the classifier head.
+"""Checks of lesson 04 · Pooling and the classifier head.
 
-Expected values come from Keras pooling layers, ``tf.GradientTape`` and ``count_params()``.
+Expected values come from Keras at check time: the pooling layers (``MaxPooling2D``,
+``AveragePooling2D``, ``GlobalAveragePooling2D``) on random inputs with fixed seeds, the gradient
+``tf.GradientTape`` takes through ``tf.nn.max_pool2d``, a ``Conv2D`` holding the student's kernel
+next to ``AveragePooling2D``, and ``count_params()`` and the layer configs of Keras models for
+the heads and the CNN. Messages name the case, never the expected numbers.
 """
 from __future__ import annotations
 
-import numbers
+from difflib import SequenceMatcher
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .compare import as_array
+from .compare import _a, _describe, _normal, layer_steps
 from .core import question
 
+# ----------------------------------------------------------------------------- helpers
 # (case name, input shape (N, H, W, C), pool (rows, cols), stride (rows, cols))
 POOL_CASES = [
     ("the 4x4 example, pool 2x2, stride 2", (1, 4, 4, 1), (2, 2), (2, 2)),
@@ -51,6 +56,7 @@ def _pool_cases(t, fn, fn_name, layer_class, extra_negative):
         t.array(out, expected, f"{fn_name} on {name}", rtol=1e-5, atol=1e-5)
 
 
+# ----------------------------------------------------------------------------- q1
 @question(names=["max_pool2d"], hints=[
     "The output has floor((H - pool_rows) / stride_rows) + 1 rows, and the same rule for columns.",
     "For output position (i, j) the window is x[:, i*sr : i*sr + pr, j*sc : j*sc + pc, :]; "
@@ -63,6 +69,7 @@ def q1(t, max_pool2d):
     _pool_cases(t, max_pool2d, "max_pool2d", keras.layers.MaxPooling2D, extra_negative=True)
 
 
+# ----------------------------------------------------------------------------- q2
 @question(names=["avg_pool2d", "global_avg_pool"], hints=[
     "Average pooling uses the same windows as max pooling; only the reduction changes.",
     "Global average pooling is one mean per image and per channel: reduce over the two spatial "
@@ -80,6 +87,7 @@ def q2(t, avg_pool2d, global_avg_pool):
         t.array(out, expected, f"global_avg_pool on {where}", rtol=1e-5, atol=1e-5)
 
 
+# ----------------------------------------------------------------------------- q3
 @question(names=["max_pool2d_backward"], hints=[
     "Only the input that won a window receives gradient from that window's output; the others "
     "in the window receive nothing from it.",
@@ -104,6 +112,7 @@ def q3(t, max_pool2d_backward):
         t.array(out, expected, f"max_pool2d_backward on {name}", rtol=1e-5, atol=1e-6)
 
 
+# ----------------------------------------------------------------------------- q4
 @question(names=["pool_kernel"], hints=[
     "A Conv2D kernel has shape (size, size, input channels, output channels); kernel[:, :, i, o] "
     "is how input channel i feeds output channel o.",
@@ -115,9 +124,7 @@ def q4(t, pool_kernel):
     """a strided convolution that computes average pooling"""
     for channels, size, (h, w) in [(1, 2, (6, 6)), (3, 2, (6, 8)), (4, 3, (6, 9))]:
         where = f"pool_kernel(channels={channels}, size={size})"
-        kernel, problem = as_array(t.call(pool_kernel, channels, size, where=where), where)
-        if problem:
-            t.fail(problem)
+        kernel = t.numbers(t.call(pool_kernel, channels, size, where=where), where)
         if kernel.shape != (size, size, channels, channels):
             t.fail(f"{where} has shape {kernel.shape}; a Conv2D kernel with {channels} input and "
                    f"{channels} output channels and a {size}x{size} window needs "
@@ -137,14 +144,7 @@ def q4(t, pool_kernel):
                     atol=1e-5)
 
 
-def _as_int(value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        return None
-    if not np.isfinite(value) or float(value) != int(value):
-        return None
-    return int(value)
-
-
+# ----------------------------------------------------------------------------- q5
 def _head(feature_shape, units, classes, head):
     reduce = keras.layers.Flatten() if head == "flatten" else keras.layers.GlobalAveragePooling2D()
     return keras.Sequential([keras.Input(feature_shape), reduce,
@@ -164,17 +164,14 @@ def q5(t, head_params):
                                   ((3, 5, 16), 32, 3), ((1, 1, 8), 4, 2)]:
         for head in ("flatten", "gap"):
             where = f"head_params({shape}, {units}, {classes}, '{head}')"
-            answer = t.call(head_params, shape, units, classes, head, where=where)
-            count = _as_int(answer)
-            if count is None:
-                t.fail(f"{where} returned {type(answer).__name__} {str(answer)[:40]}; "
-                       "it should return a whole number of parameters (an int).")
+            count = t.whole(t.call(head_params, shape, units, classes, head, where=where), where)
             expected = _head(shape, units, classes, head).count_params()
             wrong = "too many" if count > expected else "too few"
             t.case(count == expected, f"{where} gives {count:,}, which is {wrong} parameters "
                                       "(count the weights and the biases of both Dense layers).")
 
 
+# ----------------------------------------------------------------------------- q6
 def reference_cnn(head):
     """The architecture of exercise 6 (also used by the notebook's tests)."""
     reduce = keras.layers.Flatten() if head == "flatten" else keras.layers.GlobalAveragePooling2D()
@@ -190,8 +187,32 @@ def reference_cnn(head):
     ])
 
 
+def _missing_or_extra(model, reference, name: str) -> str | None:
+    """A layer the student left out or added, found by matching whole layers (type and config):
+    the comparator pairs layers in order, so a left-out Dense(64) shows up as "Dense units=10"
+    there. None when the layer counts agree or the first difference is not a missing/extra one."""
+    if not isinstance(model, keras.Model) or not model.built:
+        return None
+    mine, ref = layer_steps(model), layer_steps(reference)
+    if len(mine) == len(ref):
+        return None
+    keys = [[(kind, repr(_normal(config))) for kind, config, _ in steps] for steps in (mine, ref)]
+    for op, i1, _, j1, _ in SequenceMatcher(None, *keys, autojunk=False).get_opcodes():
+        if op == "insert":
+            after = (_describe(model, mine[i1 - 1]).removeprefix("the activation of ")
+                     if i1 else "")
+            where = f"after {after}" if i1 else "at the start"
+            return f"`{name}` is missing {_a(ref[j1][0])} {where}."
+        if op == "delete":
+            return (f"{_describe(model, mine[i1])} of `{name}` is not in the required "
+                    f"architecture ({_a(mine[i1][0])} too many).")
+        if op == "replace":
+            return None
+    return None
+
+
 @question(names=["build_cnn"], hints=[
-    "Follow the table in the task step by step: "
+    "Follow the table in the task layer by layer: "
     "`keras.Sequential([keras.Input((28, 28, 1)), ...])`.",
     "Only the layer right after the second pooling layer depends on `head`: "
     "keras.layers.Flatten() or keras.layers.GlobalAveragePooling2D().",
@@ -202,4 +223,9 @@ def q6(t, build_cnn):
     for head in ("flatten", "gap"):
         where = f"build_cnn('{head}')"
         model = t.call(build_cnn, head, where=where)
-        t.model(model, reference_cnn(head), where)
+        reference = reference_cnn(head)
+        problem = _missing_or_extra(model, reference, where)
+        if problem:
+            t.case(False, problem)
+        else:
+            t.model(model, reference, where)
