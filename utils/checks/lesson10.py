@@ -1,4 +1,4 @@
-"""Lesson 10 · Optimizers.
+"""Checks of lesson 10 · Optimizers.
 
 Every update rule is checked step by step against the Keras optimizer of the same name: the check
 keeps a float64 ``keras.Variable``, applies the same gradients (and the same learning rate at every
@@ -15,7 +15,7 @@ from .compare import as_array, compare_arrays
 from .core import question
 
 
-# ----------------------------------------------------------------------------- helpers
+# ---------------------------------------------------------------------------------- helpers
 def _keras_path(optimizer, w0, grads, lrs) -> list[np.ndarray]:
     """Weights after each step of ``optimizer`` applied to a float64 copy of ``w0``."""
     var = keras.Variable(np.array(w0, dtype=np.float64), dtype="float64")
@@ -42,8 +42,13 @@ def _compare_step_by_step(t, step, name: str, case: str, optimizer, w0, grads, l
     scale = max(float(np.max(np.abs(e - w0))) for e in expected)
     w, state = np.array(w0), None
     for k, (g, lr, want) in enumerate(zip(grads, lrs, expected, strict=True), start=1):
-        result = t.call(step, w.copy(), np.array(g), state, float(lr), where=f"{case}, step {k}",
+        given = w.copy()
+        result = t.call(step, given, np.array(g), state, float(lr), where=f"{case}, step {k}",
                         **hyper)
+        if not np.array_equal(given, w):
+            return t.case(False, f"{case}: at step {k} `{name}` changed the array `w` it was "
+                                 "given; return a new array and leave `w` as it is (code that "
+                                 "keeps the old weights, like a recorded path, relies on it).")
         if not isinstance(result, (tuple, list)) or len(result) != 2:
             t.fail(f"`{name}` should return a pair `(new_w, new_state)`, but on {case} at step {k} "
                    f"it returned a {type(result).__name__}"
