@@ -4,7 +4,7 @@ import numpy as np
 import tensorflow as tf
 
 from helpers import answer_tests
-from utils.checks import PASS, lesson05
+from utils.checks import lesson05
 
 
 # ----------------------------------------------------------------------------- correct answers
@@ -101,7 +101,7 @@ def layer_gradient_norms(model, x, y):
     return np.array([np.linalg.norm(g) for g in tape.gradient(loss, kernels)])
 
 
-CORRECT = {
+REFERENCE = {
     "q1": dict(relu=relu, relu_grad=relu_grad, leaky_relu=leaky_relu,
                leaky_relu_grad=leaky_relu_grad),
     "q2": dict(elu=elu, elu_grad=elu_grad, prelu=prelu, prelu_alpha_grad=prelu_alpha_grad),
@@ -114,20 +114,123 @@ CORRECT = {
 }
 
 
-def test_numpy_builtins_and_weights_route_pass():
-    """np.tanh, and dead units found from the weights instead of a forward pass."""
-    def from_weights(layer, x):
-        kernel, bias = layer.get_weights()
-        return np.all(x @ kernel + bias <= 0, axis=0)
+# ------------------------------------------------------- correct answers written differently
+def _tf_unary(fn):
+    """A TensorFlow function applied to a NumPy array, returning a NumPy array."""
+    return lambda x, **kw: fn(tf.constant(x), **kw).numpy()
 
-    answers = dict(CORRECT["q3"], tanh=np.tanh, tanh_grad=lambda x: 1 - np.tanh(x) ** 2)
-    assert lesson05.q3.evaluate(namespace={}, **answers).status == PASS
-    assert lesson05.q6.evaluate(namespace={}, dead_units=from_weights).status == PASS
+
+def _tape_slope(fn):
+    """The derivative of an element-wise TensorFlow function, by tf.GradientTape."""
+    def slope(x, **kw):
+        xt = tf.constant(x)
+        with tf.GradientTape() as tape:
+            tape.watch(xt)
+            y = fn(xt, **kw)
+        return tape.gradient(y, xt).numpy()
+    return slope
+
+
+def _masked_relu_grad(x):
+    out = np.zeros_like(x)
+    out[x > 0] = 1.0
+    return out
+
+
+def _prelu_alpha_grad_tape(x, alpha, upstream):
+    a = tf.Variable(alpha)
+    with tf.GradientTape() as tape:
+        loss = tf.reduce_sum(upstream * tf.where(x > 0, x, a * x))
+    return tape.gradient(loss, a).numpy()
+
+
+def _expit(x):
+    return np.exp(-np.logaddexp(0.0, -x))      # never exponentiates a positive number
+
+
+def _softmax_logsumexp(z):
+    from scipy.special import logsumexp
+
+    return np.exp(z - logsumexp(z, axis=-1, keepdims=True))
+
+
+def _jacobian_loops(z):
+    p = _softmax_logsumexp(z)
+    k = len(p)
+    jac = np.empty((k, k))
+    for i in range(k):
+        for j in range(k):
+            jac[i, j] = p[i] * ((i == j) - p[j])
+    return jac
+
+
+def _norms_from_trainable_weights(model, x, y):
+    """Kernels picked by class name, the loss from keras.ops, norms from tf.norm."""
+    kernels = [layer.trainable_weights[0] for layer in model.layers
+               if type(layer).__name__ == "Dense"]
+    with tf.GradientTape() as tape:
+        loss = keras.ops.mean(keras.ops.sparse_categorical_crossentropy(y, model(x)))
+    return np.array([float(tf.norm(g)) for g in tape.gradient(loss, kernels)])
+
+
+def _norms_one_tape_per_layer(model, x, y):
+    """A new forward pass and tape for every Dense layer; a list of floats."""
+    out = []
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dense):
+            with tf.GradientTape() as tape:
+                loss = tf.reduce_mean(keras.losses.sparse_categorical_crossentropy(y, model(x)))
+            out.append(float(np.sqrt(np.sum(tape.gradient(loss, layer.kernel).numpy() ** 2))))
+    return out
+
+
+CORRECT = list(REFERENCE.items()) + [
+    ("q1", dict(relu=_tf_unary(tf.nn.relu), relu_grad=lambda x: np.heaviside(x, 0.0),
+                leaky_relu=lambda x, alpha=0.01: np.maximum(x, alpha * x),
+                leaky_relu_grad=lambda x, alpha=0.01: np.where(x > 0, 1.0, alpha))),
+    ("q1", dict(relu=lambda x: x * (x > 0), relu_grad=_masked_relu_grad,
+                leaky_relu=lambda x, alpha=0.01: keras.ops.leaky_relu(x, negative_slope=alpha),
+                leaky_relu_grad=_tape_slope(
+                    lambda v, alpha=0.01: tf.nn.leaky_relu(v, alpha=alpha)))),
+    ("q2", dict(elu=lambda x, alpha=1.0: keras.ops.elu(x, alpha=alpha).numpy(),
+                elu_grad=_tape_slope(lambda v, alpha=1.0: keras.ops.elu(v, alpha=alpha)),
+                prelu=lambda x, alpha: np.maximum(x, 0.0) + alpha * np.minimum(x, 0.0),
+                prelu_alpha_grad=lambda x, alpha, up: np.einsum("nc,nc->c", up,
+                                                                np.minimum(x, 0.0)))),
+    ("q2", dict(elu=lambda x, alpha=1.0: np.piecewise(
+                    x, [x > 0], [lambda v: v, lambda v: alpha * np.expm1(v)]),
+                elu_grad=lambda x, alpha=1.0: np.where(x > 0, 1.0,
+                                                       alpha * np.exp(np.clip(x, None, 0.0))),
+                prelu=lambda x, alpha: tf.where(x > 0, x, alpha * x).numpy(),
+                prelu_alpha_grad=_prelu_alpha_grad_tape)),
+    ("q3", dict(sigmoid=_expit, sigmoid_grad=lambda x: _expit(x) * _expit(-x),
+                tanh=np.tanh, tanh_grad=lambda x: 1 - np.tanh(x) ** 2)),
+    ("q3", dict(sigmoid=_tf_unary(tf.math.sigmoid), sigmoid_grad=_tape_slope(tf.math.sigmoid),
+                tanh=_tf_unary(tf.math.tanh),
+                tanh_grad=lambda x: 1 / np.cosh(np.clip(x, -300, 300)) ** 2)),
+    ("q4", dict(softplus=lambda x: np.logaddexp(0.0, x), swish=lambda x: x * _expit(x),
+                swish_grad=lambda x: _expit(x) * (1 + x * _expit(-x)),
+                mish=lambda x: x * np.tanh(np.logaddexp(0.0, x)),
+                mish_grad=_tape_slope(lambda v: v * tf.math.tanh(tf.math.softplus(v))))),
+    ("q4", dict(softplus=_tf_unary(tf.math.softplus), swish=_tf_unary(tf.nn.silu),
+                swish_grad=_tape_slope(tf.nn.silu), mish=_tf_unary(keras.activations.mish),
+                mish_grad=_tape_slope(keras.activations.mish))),
+    ("q5", dict(softmax=_softmax_logsumexp, softmax_jacobian=_jacobian_loops)),
+    ("q5", dict(softmax=lambda z: tf.nn.softmax(z, axis=-1).numpy(),
+                softmax_jacobian=lambda z: (lambda p: p[:, None] * (np.eye(len(p)) - p[None, :]))(
+                    tf.nn.softmax(z).numpy()))),
+    ("q6", dict(dead_units=lambda layer, x: np.all(
+        x @ layer.get_weights()[0] + layer.get_weights()[1] <= 0, axis=0))),
+    ("q6", dict(dead_units=lambda layer, x: tf.reduce_all(layer(x) <= 0.0, axis=0))),
+    ("q6", dict(dead_units=lambda layer, x: np.asarray(layer(x)).max(axis=0) == 0)),
+    ("q7", dict(layer_gradient_norms=_norms_from_trainable_weights)),
+    ("q7", dict(layer_gradient_norms=_norms_one_tape_per_layer)),
+]
 
 
 # ----------------------------------------------------------------------------- wrong answers
 def _with(key, **changes):
-    return dict(CORRECT[key], **changes)
+    return dict(REFERENCE[key], **changes)
 
 
 def _naive_sigmoid(x):
@@ -224,7 +327,13 @@ WRONG = {
            ({"dead_units": lambda layer, x: np.all(_preactivations(layer, x, False) <= 0, axis=0)},
             "dead_units on Dense(6) with large negative biases"),
            ({"dead_units": lambda layer, x: int(dead_units(layer, x).sum())},
-            "has shape () but should have")],
+            "has shape () but should have"),
+           ({"dead_units": lambda layer, x: np.mean(np.asarray(layer(x)), axis=0) < 1e-3},
+            "dead_units on Dense(3) whose unit 1 fires weakly"),
+           ({"dead_units": lambda layer, x: np.asarray(layer(x)).max(axis=0) < 1e-3},
+            "dead_units on Dense(3) whose unit 1 fires weakly"),
+           ({"dead_units": lambda layer, x: dead_units(layer, x).astype(int)},
+            "it should be a boolean array")],
     "q7": [({"layer_gradient_norms": _all_layer_norms}, "one number per Dense layer"),
            ({"layer_gradient_norms": lambda m, x, y: layer_gradient_norms(m, x, y)[::-1]},
             "layer_gradient_norms on a sigmoid model with 4 Dense layers"),

@@ -1,7 +1,8 @@
-"""Checks for lesson 05: activation functions.
+"""Checks of lesson 05 · Activations.
 
-Expected values come from ``keras.activations`` and Keras layers (in float64), derivatives from
-``tf.GradientTape``. The grids include huge |x| to catch overflow.
+Expected values come from ``keras.activations`` and Keras layers (``PReLU``, a ReLU ``Dense``)
+in float64, derivatives and gradients from ``tf.GradientTape``. The grids include huge |x| to
+catch overflow; the dead-unit data holds units that fire only once, or only weakly.
 """
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .compare import as_array
 from .core import question
 
 HUGE = np.array([-1000.0, -200.0, -50.0, -20.0, 20.0, 50.0, 200.0, 1000.0])
@@ -18,6 +18,8 @@ GRID_NO_KINK = GRID[GRID != 0.0]  # ReLU-like functions have no derivative at 0
 MATRIX = np.random.default_rng(0).normal(scale=3.0, size=(3, 5))
 GRID_NAME = "the grid [-8, 8] plus |x| up to 1000"
 
+
+# --------------------------------------------------------------------------------------- helpers
 
 def _tf(fn, x):
     return np.asarray(fn(tf.constant(x, tf.float64)))
@@ -62,6 +64,7 @@ def _no_overflow(t, fn, name):
                          "non-positive numbers, e.g. np.exp(-np.abs(x)).")
 
 
+# --------------------------------------------------------------------------------------- q1
 @question(names=["relu", "relu_grad", "leaky_relu", "leaky_relu_grad"], hints=[
     "np.maximum compares element by element; np.where(condition, a, b) picks element by element.",
     "The derivative of ReLU is 1 where x > 0 and 0 where x < 0; Leaky ReLU's is 1 and alpha. "
@@ -84,6 +87,7 @@ def q1(t, relu, relu_grad, leaky_relu, leaky_relu_grad):
              _derivative(leaky(0.2), GRID_NO_KINK), GRID_NAME, alpha=0.2)
 
 
+# --------------------------------------------------------------------------------------- q2
 def _prelu_layer(alpha):
     layer = keras.layers.PReLU(dtype="float64")
     layer.build((None, alpha.size))
@@ -124,6 +128,7 @@ def q2(t, elu, elu_grad, prelu, prelu_alpha_grad):
         _compare(t, prelu_alpha_grad, "prelu_alpha_grad", [x, alpha, upstream], expected, where)
 
 
+# --------------------------------------------------------------------------------------- q3
 @question(names=["sigmoid", "sigmoid_grad", "tanh", "tanh_grad"], hints=[
     "sigma(x) = 1 / (1 + exp(-x)); its derivative is sigma(x) * (1 - sigma(x)).",
     "For x < 0, exp(-x) overflows. Use z = exp(-|x|), which is never larger than 1: "
@@ -139,6 +144,7 @@ def q3(t, sigmoid, sigmoid_grad, tanh, tanh_grad):
     _value_and_derivative(t, tanh, "tanh", tanh_grad, "tanh_grad", keras.activations.tanh)
 
 
+# --------------------------------------------------------------------------------------- q4
 @question(names=["softplus", "swish", "swish_grad", "mish", "mish_grad"], hints=[
     "softplus(x) = log(1 + exp(x)) overflows for large x. Rewrite it as "
     "max(x, 0) + log1p(exp(-|x|)).",
@@ -155,6 +161,7 @@ def q4(t, softplus, swish, swish_grad, mish, mish_grad):
     _value_and_derivative(t, mish, "mish", mish_grad, "mish_grad", keras.activations.mish)
 
 
+# --------------------------------------------------------------------------------------- q5
 @question(names=["softmax", "softmax_jacobian"], hints=[
     "Subtract the maximum of the last axis (keepdims=True) before exponentiating; the result does "
     "not change, but nothing overflows.",
@@ -182,6 +189,7 @@ def q5(t, softmax, softmax_jacobian):
         _compare(t, softmax_jacobian, "softmax_jacobian", [z], jacobian, where)
 
 
+# --------------------------------------------------------------------------------------- q6
 def _dense(kernel, bias):
     layer = keras.layers.Dense(kernel.shape[1], activation="relu")
     layer.build((None, kernel.shape[0]))
@@ -190,7 +198,8 @@ def _dense(kernel, bias):
 
 
 def _dead_unit_cases():
-    """(description, layer, inputs): dead by bias, by weights, exactly-zero, and nearly dead."""
+    """(description, layer, inputs): dead by bias, by weights, exactly zero, nearly dead, and
+    alive with tiny outputs."""
     rng = np.random.default_rng(3)
     x = rng.normal(size=(50, 4)).astype(np.float32)
     kernel = rng.normal(size=(4, 6))
@@ -208,6 +217,12 @@ def _dead_unit_cases():
     nearly[7] = [5.0, -9.0, -5.0]  # the only input that makes units 0, 2, 3 fire
     yield "Dense(4) whose units 0, 2, 3 fire for one input out of 30", \
         _dense(kernel, np.zeros(4)), nearly
+    # weak but alive: outputs of about 1e-4, so a threshold on the mean or the maximum output
+    # (instead of "exactly 0 everywhere") calls these units dead
+    weak = rng.uniform(0, 1, size=(40, 2)).astype(np.float32)
+    kernel = np.array([[1.0, 1e-3, -1.0], [1.0, 0.0, -1.0]])
+    yield "Dense(3) whose unit 1 fires weakly (outputs below 0.001) on some inputs", \
+        _dense(kernel, np.array([0.0, -0.8e-3, 0.0])), weak
 
 
 @question(names=["dead_units"], hints=[
@@ -221,10 +236,15 @@ def q6(t, dead_units):
     """counting dead ReLU units"""
     for where, layer, x in _dead_unit_cases():
         expected = np.all(np.asarray(layer(x)) == 0, axis=0)
-        out = t.call(dead_units, layer, x.copy(), where=where)
-        t.array(out, expected, f"dead_units on {where}")
+        out = t.numbers(t.call(dead_units, layer, x.copy(), where=where), f"dead_units on {where}")
+        if out.shape == expected.shape and out.dtype.kind != "b":
+            t.case(False, f"`dead_units` on {where} holds {out.dtype} values; it should be a "
+                          "boolean array (True for a dead unit).")
+        else:
+            t.array(out, expected, f"dead_units on {where}")
 
 
+# --------------------------------------------------------------------------------------- q7
 def _gradient_model(activation, input_shape, widths, seed):
     rng = np.random.default_rng(seed)
     layers = [keras.Input(input_shape)]
@@ -261,9 +281,9 @@ def q7(t, layer_gradient_norms):
         expected = [float(tf.norm(g)) for g in tape.gradient(loss, [d.kernel for d in dense])]
         where = (f"a {activation} model with {len(dense)} Dense layers"
                  + (" after a Flatten layer" if len(input_shape) > 1 else ""))
-        out = t.call(layer_gradient_norms, model, x.copy(), y.copy(), where=where)
-        arr, problem = as_array(out, "layer_gradient_norms")
-        if problem is None and arr.shape != (len(dense),):
-            t.fail(f"`layer_gradient_norms` on {where} has shape {arr.shape}: it should hold one "
+        out = t.numbers(t.call(layer_gradient_norms, model, x.copy(), y.copy(), where=where),
+                        f"layer_gradient_norms on {where}")
+        if out.shape != (len(dense),):
+            t.fail(f"`layer_gradient_norms` on {where} has shape {out.shape}: it should hold one "
                    "number per Dense layer (kernels only, no biases).")
         t.array(out, np.array(expected), f"layer_gradient_norms on {where}", rtol=1e-4, atol=1e-7)
