@@ -259,7 +259,7 @@ def q5(t, conv2d):
         t.array(out, expected, f"conv2d on {where}", rtol=1e-4, atol=1e-4)
 
 
-# ----------------------------------------------------------------------------- q6, q7
+# ----------------------------------------------------------------------------- q6
 # (k, c_in, c_out, groups, use_bias)
 CONV_PARAM_CASES = [(3, 1, 32, 1, True), (3, 3, 64, 1, True), (5, 64, 128, 4, True),
                     (3, 32, 32, 32, True), (1, 256, 64, 1, True), (7, 3, 64, 1, False),
@@ -289,6 +289,7 @@ def q6(t, conv_params):
         t.case(got == expected, f"`{call}` = {got} differs from Keras' `count_params()`.")
 
 
+# ----------------------------------------------------------------------------- q7
 # (k, c_in, c_out, depth_multiplier)
 SEPARABLE_CASES = [(3, 32, 64, 1), (3, 3, 16, 1), (5, 16, 24, 2), (3, 128, 128, 1), (7, 8, 4, 3)]
 
