@@ -55,7 +55,6 @@ def q1(t, flatten_images):
 
 
 # ----------------------------------------------------------------------------- q2
-
 @question(names=["to_unit_float"], hints=[
     ("Three things: the dtype becomes float32, the values are divided by 255 (the largest value "
      "a uint8 can hold), and grayscale batches get a channel axis at the end."),
