@@ -1,8 +1,9 @@
-"""Lesson 11 · Learning-rate schedules.
+"""Checks of lesson 11 · Learning-rate schedules.
 
 The expected learning rates come from ``keras.optimizers.schedules`` (in float64 where the schedule
 allows it: a float64 initial rate makes Keras compute in float64), and the plateau question drives
-``keras.callbacks.ReduceLROnPlateau`` over a simulated sequence of validation losses.
+``keras.callbacks.ReduceLROnPlateau`` over a simulated sequence of validation losses (a known
+mistake, counting the cooldown epochs towards the patience, is recognised by its values).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from .core import is_a, question
 schedules = keras.optimizers.schedules
 
 
+# ---------------------------------------------------------------------------------- helpers
 def _keras_values(schedule, steps) -> np.ndarray:
     return np.asarray(keras.ops.convert_to_numpy(schedule(np.asarray(steps, dtype=np.float64))),
                       dtype=np.float64)
@@ -140,21 +142,12 @@ def _warmup_reference(peak_lr, warmup_steps, total_steps, final_lr=0.0):
                                  warmup_target=peak_lr, warmup_steps=warmup_steps)
 
 
-def _as_float(t, value, where: str) -> float:
-    try:
-        out = float(np.asarray(keras.ops.convert_to_numpy(value), dtype=np.float64))
-    except Exception:
-        t.fail(f"Your schedule returned a {type(value).__name__} on {where}; it should return one "
-               "number (a scalar tensor or a float).")
-    return out
-
-
 def _schedule_values(t, schedule, steps, where: str, as_tensor: bool = False) -> np.ndarray:
     values = []
     for step in steps:
         arg = tf.constant(step, dtype=tf.int64) if as_tensor else int(step)
-        values.append(_as_float(t, t.call(schedule, arg, where=f"{where}, step {step}"),
-                                f"{where}, step {step}"))
+        rate = t.call(schedule, arg, where=f"{where}, step {step}")
+        values.append(t.number(rate, f"the rate of {where} at step {step}"))
     return np.array(values)
 
 
@@ -259,6 +252,24 @@ def _keras_plateau(val_losses, lr, **options) -> np.ndarray:
     return np.array(out, dtype=np.float64)
 
 
+def _plateau_counting_cooldown(val_losses, lr, factor=0.1, patience=10, min_delta=1e-4,
+                               cooldown=0, min_lr=0.0) -> np.ndarray:
+    """A known mistake: epochs of the cooldown count towards the patience (the rate is only held
+    during the cooldown, `wait` keeps growing)."""
+    best, wait, cooling, out = None, 0, 0, []
+    for loss in val_losses:
+        if best is None or loss < best - min_delta:
+            best, wait = loss, 0
+        else:
+            wait += 1
+            if cooling == 0 and wait >= patience and lr > min_lr:
+                lr, cooling, wait = max(lr * factor, min_lr), cooldown, 0
+            elif cooling > 0:
+                cooling -= 1
+        out.append(lr)
+    return np.array(out, dtype=np.float64)
+
+
 @question(names=["plateau_lrs"], hints=[
     "Keep best (the lowest loss so far), wait (epochs without improvement) and a cooldown "
     "counter. A loss is an improvement only if it is below best - min_delta.",
@@ -283,6 +294,8 @@ def q6(t, plateau_lrs):
         ("Keras defaults (factor=0.1, patience=10) on 40 noisy epochs", noisy, 0.01, dict()),
         ("patience=3, cooldown=1, min_lr=1e-3 on 40 noisy epochs", noisy, 0.05,
          dict(factor=0.3, patience=3, cooldown=1, min_lr=1e-3)),
+        ("patience=3, cooldown=2 on a long plateau", [1.0, 0.9] + [0.95] * 14, 0.1,
+         dict(factor=0.5, patience=3, cooldown=2)),
         ("an empty list of losses", [], 0.1, dict(factor=0.5, patience=2)),
     ]
     for description, losses, lr, options in cases:
@@ -294,6 +307,10 @@ def q6(t, plateau_lrs):
             arr = np.asarray(as_array(out, "plateau_lrs")[0], dtype=np.float64)
             first = int(np.argmax(~np.isclose(arr, expected, rtol=1e-6, atol=1e-12)))
             problem += f" First wrong value: after epoch {first} (counting from 0)."
+            problem += t.mistake(arr, [(_plateau_counting_cooldown(losses, lr, **options),
+                                        " The epochs of the cooldown count towards your patience; "
+                                        "in Keras `wait` stays at 0 until the cooldown is over.")],
+                                 rtol=1e-6, atol=1e-12) or ""
         t.case(problem is None, problem or "")
 
 
