@@ -1670,7 +1670,9 @@ def build(folder: Path) -> Corpus:
     corpus.marker_dirs, corpus.attack_mark = marker_dirs, f"course-attack-{token}"
     corpus.comm, corpus.sentinel_mark = f"atk{token}", f"course-sentinel-{token}"
 
-    master = nbformat.read(MASTER, as_version=4)
+    from utils import release
+
+    master = release.with_course_cells(nbformat.read(MASTER, as_version=4), MASTER.name)
     untouched = nbformat.read(STUDENT, as_version=4)
     assert len(master.cells) == len(untouched.cells), "lesson and master differ in cells"
     wanted = {n for q in questions for n in q["names"]}
@@ -1678,7 +1680,8 @@ def build(folder: Path) -> Corpus:
     for i, (a, b) in enumerate(zip(master.cells, untouched.cells)):
         if a.cell_type == "code" and a.source != b.source and _defined(a.source) & wanted:
             exercises[i] = _defined(a.source) & wanted
-    setup = next(i for i, c in enumerate(untouched.cells) if c.cell_type == "code")
+    setup = next(i for i, c in enumerate(untouched.cells)
+                 if c.cell_type == "code" and "utils.setup(" in c.source)
     checks = [i for i, c in enumerate(untouched.cells) if c.cell_type == "code"
               and re.fullmatch(r"(\s*#?\s*q\d+\.(check|hint|solution)\(\d*\)\s*)+", c.source)]
 

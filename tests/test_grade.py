@@ -20,6 +20,7 @@ import pytest
 from nbformat.v4 import new_code_cell
 
 from utils.checks.core import MIME
+from utils import release
 from utils.course import lesson_numbers
 from utils.grading import intake, lessons
 from utils.grading.cli import main as grade_main
@@ -81,7 +82,8 @@ def _append(nb, *sources: str):
 
 def build_corpus(lesson: str, master_path: Path, student_path: Path, folder: Path) -> dict:
     """Write the submissions into ``folder``; return what each row of the gradebook must be."""
-    solution = nbformat.read(master_path, as_version=4)
+    solution = release.with_course_cells(nbformat.read(master_path, as_version=4),
+                                         master_path.name)
     untouched = nbformat.read(student_path, as_version=4)
     assert len(solution.cells) == len(untouched.cells), "lesson and master differ in cells"
     questions = lessons.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")

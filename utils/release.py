@@ -171,16 +171,24 @@ def colab_start() -> str:
                               url=project_urls().get("Repository", ""))
 
 
-def student_notebook(master, name: str) -> tuple[object, dict]:
-    """The lesson as students get it: released, with badges, the Colab start cell, JupyterLab's
-    metadata and the fingerprint of its content."""
-    nb, solutions = release_notebook(master)
+def with_course_cells(nb, name: str):
+    """The notebook with the cells every lesson gets (badges, the Colab start cell), stable cell
+    ids and JupyterLab's metadata; a master given here looks like a fully solved lesson."""
+    nb = copy.deepcopy(nb)
     nb.cells.insert(1, nbformat.v4.new_markdown_cell(badges(name)))
     first_code = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
     nb.cells.insert(first_code, nbformat.v4.new_code_cell(colab_start()))
     for i, cell in enumerate(nb.cells):    # stable ids, so a release changes only what changed
         cell.id = f"c{i:03d}"
     nb.metadata = copy.deepcopy(METADATA)
+    return nb
+
+
+def student_notebook(master, name: str) -> tuple[object, dict]:
+    """The lesson as students get it: released, with the course cells and the fingerprint of
+    its content."""
+    released, solutions = release_notebook(master)
+    nb = with_course_cells(released, name)
     nb.metadata["course"] = {"lesson": name[:2], "fingerprint": fingerprint(nb)}
     return nb, solutions
 
