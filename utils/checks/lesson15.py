@@ -1,21 +1,27 @@
-"""Checks of lesson 15: evaluation, early stopping and ensembles.
+"""Checks of lesson 15 · Evaluation, early stopping and ensembles.
 
 The checks hand the student's functions tiny data in which feature 0 of every example is its own
 index, and models or learners that record what they are trained on. That is how they verify that
-folds are disjoint and stratified, that every fold and every ensemble member starts from a fresh
-model, that bootstrap samples keep x and y together, and that out-of-fold predictions never come
-from a model that saw the example. Expected values come from scikit-learn (``StratifiedKFold``
-class counts, ``confusion_matrix``, ``precision_recall_fscore_support``, ``AdaBoostClassifier``)
-and from Keras' own ``EarlyStopping`` callback.
+folds are the seeded, shuffled, stratified folds the text asks for, that every fold and every
+ensemble member starts from a fresh model, that bootstrap samples keep x and y together and can
+draw every example, and that out-of-fold predictions never come from a model that saw the
+example. The recording models behave like Keras models wherever a student may use them (``fit``
+with ``validation_data``, ``callbacks``, ``batch_size``, ``epochs`` and ``verbose``, a
+``History`` with ``loss``, ``accuracy``, ``val_loss`` and ``val_accuracy``, ``evaluate`` giving
+the loss and the compiled accuracy, ``predict``). Expected values come from scikit-learn
+(``StratifiedKFold``, ``confusion_matrix``, ``precision_recall_fscore_support``,
+``AdaBoostClassifier``) and from Keras' own ``EarlyStopping`` callback.
 """
 from __future__ import annotations
 
+import inspect
 import os
 import tempfile
 
+import keras
 import numpy as np
+import tensorflow as tf
 
-from .compare import as_array
 from .core import question
 
 
@@ -40,51 +46,78 @@ def _rows(x) -> np.ndarray | None:
         return None
 
 
-class _Recorder:
-    """Builds tiny Keras models that remember the rows, labels and epochs each ``fit`` received.
+def _loss_and_accuracy(model, x, y, training=False):
+    proba = model(np.asarray(x, np.float32), training=training)
+    loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(np.asarray(y), proba))
+    accuracy = float(np.mean(np.argmax(np.asarray(proba), axis=-1) == np.asarray(y)))
+    return loss, accuracy
 
-    Their ``fit``, ``predict`` and ``evaluate`` are quick stand-ins for Keras' own (one full-batch
-    gradient step per epoch, no tf.data pipeline), so that a check can train a dozen of them in
-    well under a second; the models are otherwise ordinary Keras models.
-    """
+
+class _RecordingModel(keras.Sequential):
+    """A tiny Keras model that remembers the rows, labels and options each ``fit`` received.
+
+    ``fit``, ``predict`` and ``evaluate`` take Keras' own arguments and return what Keras'
+    return, but train with one full-batch gradient step per epoch and no tf.data pipeline, so
+    that a check can train a dozen of them in well under a second. ``fit`` honours
+    ``validation_data`` (and ``validation_split``), ``callbacks`` (EarlyStopping included),
+    ``initial_epoch`` and ``epochs``, and returns a ``History`` with ``loss``, ``accuracy``,
+    ``val_loss`` and ``val_accuracy``."""
+
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
+            validation_batch_size=None, validation_freq=1):
+        x_fit = np.asarray(x, np.float32)
+        y_fit = None if y is None else np.array(y, copy=True)
+        if validation_split and validation_data is None and y_fit is not None:
+            cut = int(len(x_fit) * (1 - validation_split))
+            validation_data = (x_fit[cut:], y_fit[cut:])
+            x_fit, y_fit = x_fit[:cut], y_fit[:cut]
+        self.fits.append({"rows": _rows(x_fit), "y": y_fit, "epochs": epochs,
+                          "batch_size": batch_size})
+        hooks = keras.callbacks.CallbackList(callbacks, add_history=True, model=self, verbose=0,
+                                             epochs=epochs, steps=1)
+        self.stop_training = False
+        hooks.on_train_begin()
+        logs = {}
+        for epoch in range(int(initial_epoch), int(epochs)):
+            hooks.on_epoch_begin(epoch)
+            hooks.on_train_batch_begin(0)
+            with tf.GradientTape() as tape:
+                loss, accuracy = _loss_and_accuracy(self, x_fit, y_fit, training=True)
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply(grads, self.trainable_weights)
+            logs = {"loss": float(loss), "accuracy": accuracy}
+            hooks.on_train_batch_end(0, logs)
+            if validation_data is not None:
+                val_loss, val_accuracy = _loss_and_accuracy(self, *validation_data[:2])
+                logs.update(val_loss=float(val_loss), val_accuracy=val_accuracy)
+            hooks.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        hooks.on_train_end(logs)
+        return self.history
+
+    def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
+        return np.asarray(self(np.asarray(x, np.float32), training=False))
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, callbacks=None, return_dict=False, **kwargs):
+        loss, accuracy = _loss_and_accuracy(self, x, y)
+        result = {"loss": float(loss), "accuracy": accuracy}
+        return result if return_dict else [result["loss"], result["accuracy"]]
+
+
+class _Recorder:
+    """``build_model`` for the checks: each call builds a fresh :class:`_RecordingModel`,
+    compiled with ``metrics=["accuracy"]`` as the text promises, and keeps it in ``models``."""
 
     def __init__(self, shape, n_classes):
         self.shape, self.n_classes, self.models = shape, n_classes, []
 
     def __call__(self):
-        import keras
-        import tensorflow as tf
-
-        def loss_and_accuracy(model, x, y, training=False):
-            proba = model(np.asarray(x, np.float32), training=training)
-            loss = keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, proba))
-            accuracy = float(np.mean(np.argmax(np.asarray(proba), axis=-1) == np.asarray(y)))
-            return loss, accuracy
-
-        class RecordingModel(keras.Sequential):
-            def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", **kwargs):
-                self.fits.append((_rows(x), None if y is None else np.array(y, copy=True), epochs))
-                history = keras.callbacks.History()
-                history.history = {"loss": [], "accuracy": []}
-                for _ in range(int(epochs)):
-                    with tf.GradientTape() as tape:
-                        loss, accuracy = loss_and_accuracy(self, x, y, training=True)
-                    grads = tape.gradient(loss, self.trainable_weights)
-                    self.optimizer.apply(grads, self.trainable_weights)
-                    history.history["loss"].append(float(loss))
-                    history.history["accuracy"].append(accuracy)
-                return history
-
-            def predict(self, x, **kwargs):
-                return np.asarray(self(np.asarray(x, np.float32), training=False))
-
-            def evaluate(self, x=None, y=None, return_dict=False, **kwargs):
-                loss, accuracy = loss_and_accuracy(self, x, y)
-                result = {"loss": float(loss), "accuracy": accuracy}
-                return result if return_dict else [result["loss"], result["accuracy"]]
-
-        model = RecordingModel([keras.Input(self.shape), keras.layers.Flatten(),
-                                keras.layers.Dense(self.n_classes, activation="softmax")])
+        model = _RecordingModel([keras.Input(self.shape), keras.layers.Flatten(),
+                                 keras.layers.Dense(self.n_classes, activation="softmax")])
         model.compile(optimizer=keras.optimizers.Adam(0.05),
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fits = []
@@ -97,11 +130,15 @@ def _accuracy(model, x, y) -> float:
 
 
 def _index_array(t, value, name: str, n: int) -> np.ndarray:
-    arr, problem = as_array(value, name)
-    if problem:
-        t.fail(problem)
-    if arr.ndim != 1 or arr.dtype.kind not in "iu":
-        t.fail(f"`{name}` should be a 1-D array of integer indices (shape {arr.shape}, dtype {arr.dtype}).")
+    """A 1-D array of example indices (whole numbers in 0..n-1)."""
+    arr = t.numbers(value, name)
+    if arr.ndim != 1:
+        t.fail(f"`{name}` should be a 1-D array of indices, not an array of shape {arr.shape}.")
+    if arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
+        t.fail(f"`{name}` holds numbers that are not whole; indices are whole numbers.")
+    if arr.dtype.kind == "b":
+        t.fail(f"`{name}` holds booleans (a mask); it should hold the indices themselves.")
+    arr = arr.astype(int)
     if arr.size and (arr.min() < 0 or arr.max() >= n):
         t.fail(f"`{name}` holds indices outside 0..{n - 1}.")
     return arr
@@ -114,10 +151,38 @@ def _stratified(t, val_sets, y, k, where):
         got = np.bincount(y[val], minlength=len(counts))
         if np.any(np.abs(got - counts / k) >= 1):
             t.case(False, f"{where}: validation fold {f + 1} has class counts {got.tolist()}; "
-                          "a stratified fold keeps the class proportions of the whole set "
-                          "(StratifiedKFold, with shuffle=True).")
+                          "a stratified fold keeps the class proportions of the whole set.")
             return
     t.case(True, "")
+
+
+def _the_folds(t, val_sets, y, k, seed, where):
+    """The validation folds are those of StratifiedKFold(k, shuffle=True, random_state=seed)."""
+    from sklearn.model_selection import StratifiedKFold
+
+    def as_set(folds):
+        return sorted(tuple(sorted(int(i) for i in v)) for v in folds)
+
+    mine = as_set(val_sets)
+    shuffled = as_set(v for _, v in StratifiedKFold(k, shuffle=True, random_state=seed).split(y, y))
+    in_order = as_set(v for _, v in StratifiedKFold(k).split(y, y))
+    if mine == shuffled:
+        t.case(True, "")
+    elif mine == in_order:
+        t.case(False, f"{where}: the folds are stratified but not shuffled; on data sorted by "
+                      "class every fold then holds the first examples of each class.")
+    else:
+        t.case(False, f"{where}: the folds are not those of StratifiedKFold(n_splits=k, "
+                      "shuffle=True, random_state=seed) (is the seed passed on?).")
+
+
+def _fit_options(t, fits, where, epochs, what="model"):
+    """Every recorded fit ran ``epochs`` epochs with batch_size=64."""
+    t.case(all(f["epochs"] == epochs for f in fits),
+           f"with {where}: a {what} was not fitted for `epochs` epochs.")
+    sizes = sorted({repr(f["batch_size"]) for f in fits})
+    t.case(all(f["batch_size"] == 64 for f in fits),
+           f"with {where}: fit got batch_size {', '.join(sizes)}; the task asks for batches of 64.")
 
 
 # ----------------------------------------------------------------------------- q1
@@ -128,7 +193,9 @@ CV_CASES = [((20, 20, 20), 4, 2, 0), ((30, 20, 10), 5, 1, 1)]
     "`for train_idx, val_idx in StratifiedKFold(n_splits=k, shuffle=True, random_state=seed)"
     ".split(x, y):` gives the k folds.",
     "Inside the loop call `model = build_model()` (a fresh model for every fold), fit it on "
-    "`x[train_idx], y[train_idx]` for `epochs` epochs, and measure the accuracy on `x[val_idx]`.",
+    "`x[train_idx], y[train_idx]` for `epochs` epochs with `batch_size=64`, and measure the "
+    "accuracy on `x[val_idx], y[val_idx]` (`model.evaluate(..., verbose=0)[1]`, or the argmax "
+    "of `model.predict`).",
     "Return `{'folds': [(train_idx, val_idx), ...], 'scores': [...], 'mean': np.mean(scores), "
     "'std': np.std(scores)}`."], in_kernel=True)
 def q1(t, cross_validate):
@@ -137,7 +204,7 @@ def q1(t, cross_validate):
     for counts, k, epochs, seed in CV_CASES:
         x, y = _indexed_data(counts, (3, 3, 1), rng)
         n = len(y)
-        where = f"k={k}, classes of sizes {list(counts)} (sorted by class)"
+        where = f"k={k}, seed={seed}, classes of sizes {list(counts)} (sorted by class)"
         recorder = _Recorder((3, 3, 1), len(counts))
         out = t.call(cross_validate, recorder, x, y, k=k, epochs=epochs, seed=seed, where=where)
         if not isinstance(out, dict) or not {"folds", "scores", "mean", "std"} <= set(out):
@@ -158,41 +225,35 @@ def q1(t, cross_validate):
         t.case(np.array_equal(np.sort(np.concatenate([va for _, va in pairs])), np.arange(n)),
                f"with {where}: every example should be in exactly one validation fold.")
         _stratified(t, [va for _, va in pairs], y, k, f"with {where}")
+        _the_folds(t, [va for _, va in pairs], y, k, seed, f"with {where}")
 
         built = recorder.models
         if len(built) != k:
             t.fail(f"with {where}: `build_model` was called {len(built)} time(s) for {k} folds. "
-                   "Build a fresh model inside the loop, once per fold; otherwise a fold starts "
-                   "from the weights the previous fold learned.")
+                   "Every fold needs a fresh model; otherwise a fold starts from the weights the "
+                   "previous fold learned.")
         t.case(all(len(m.fits) == 1 for m in built),
                f"with {where}: every fold's model should be fitted exactly once.")
-        trained_on_fold = all(
-            m.fits and m.fits[0][0] is not None and np.array_equal(np.sort(m.fits[0][0]), np.sort(tr))
-            for m, (tr, _) in zip(built, pairs))
+        fits = [m.fits[0] for m in built if m.fits]
+        trained_on_fold = len(fits) == k and all(
+            f["rows"] is not None and np.array_equal(np.sort(f["rows"]), np.sort(tr))
+            for f, (tr, _) in zip(fits, pairs))
         t.case(trained_on_fold, f"with {where}: the model of each fold must be trained on exactly "
-                                "that fold's training examples, `x[train_idx]` (NumPy arrays).")
-        t.case(all(m.fits and m.fits[0][2] == epochs for m in built),
-               f"with {where}: fit every fold's model for `epochs` epochs.")
+                                "that fold's training examples, as NumPy arrays.")
+        _fit_options(t, fits, where, epochs)
 
-        values, problem = as_array(scores, "scores")
-        if problem or values.shape != (k,):
+        values = t.numbers(scores, "scores")
+        if values.shape != (k,):
             t.fail(f"with {where}: 'scores' should hold {k} numbers, one per fold.")
         expected = [_accuracy(m, x[va], y[va]) for m, (_, va) in zip(built, pairs)]
         t.case(np.allclose(values, expected, atol=1e-6),
                f"with {where}: the scores are not the validation accuracies of the folds' models "
-               "(score fold i on x[val_idx] with the model trained on fold i).")
-        mean = _float_or_fail(t, out["mean"], "'mean'")
-        std = _float_or_fail(t, out["std"], "'std'")
+               "(each fold's model scored on that fold's validation part).")
+        mean = t.number(out["mean"], "'mean'")
+        std = t.number(out["std"], "'std'")
         t.case(np.isclose(mean, np.mean(values)), f"with {where}: 'mean' is not the mean of the scores.")
         t.case(np.isclose(std, np.std(values)) or np.isclose(std, np.std(values, ddof=1)),
                f"with {where}: 'std' is not the standard deviation of the scores.")
-
-
-def _float_or_fail(t, value, name):
-    arr, problem = as_array(value, name)
-    if problem or arr.size != 1:
-        t.fail(problem or f"{name} should be a single number.")
-    return float(arr.reshape(()))
 
 
 # ----------------------------------------------------------------------------- q2
@@ -209,7 +270,6 @@ ES_CASES = [
 
 def keras_early_stopping(val_losses, patience, min_delta):
     """Drive Keras' own EarlyStopping with a list of validation losses: (epochs run, best epoch)."""
-    import keras
 
     class Dummy:  # all EarlyStopping touches on the model
         stop_training = False
@@ -248,19 +308,32 @@ def q2(t, early_stopping_epochs):
         out = t.call(early_stopping_epochs, list(losses), patience, min_delta, where=where)
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             t.fail("`early_stopping_epochs` should return a pair (epochs_run, best_epoch).")
-        try:
-            got = tuple(int(v) for v in out)
-        except (TypeError, ValueError):
-            t.fail("`early_stopping_epochs` should return two whole numbers.")
-        t.case(got[0] == expected[0], f"on {where}: the number of epochs run is wrong.")
-        t.case(got[1] == expected[1], f"on {where}: the best epoch (counted from 1) is wrong.")
+        run = t.whole(out[0], "epochs_run")
+        best = t.whole(out[1], "best_epoch")
+        t.case(run == expected[0], f"on {where}: the number of epochs run is wrong.")
+        t.case(best == expected[1], f"on {where}: the best epoch (counted from 1) is wrong.")
 
 
 # ----------------------------------------------------------------------------- q3
 def _mean_loss(model, x, y) -> float:
-    import keras
-
     return float(np.mean(keras.losses.sparse_categorical_crossentropy(y, model(x, training=False))))
+
+
+_FIT_SIGNATURE = inspect.signature(keras.Model.fit)
+
+
+def _log_fits(model) -> list[dict]:
+    """Make the real ``model.fit`` remember the options of each call (a list it fills)."""
+    calls, real_fit = [], model.fit
+
+    def fit(*args, **kwargs):
+        bound = _FIT_SIGNATURE.bind(model, *args, **kwargs)
+        bound.apply_defaults()
+        calls.append(dict(bound.arguments))
+        return real_fit(*args, **kwargs)
+
+    model.fit = fit
+    return calls
 
 
 @question(names=["fit_with_early_stopping"], hints=[
@@ -268,12 +341,10 @@ def _mean_loss(model, x, y) -> float:
     " and `keras.callbacks.ModelCheckpoint(path, monitor='val_loss', save_best_only=True)`.",
     "The checkpoint path is `os.path.join(folder, 'best.keras')`: Keras 3 saves whole models "
     "to files ending in .keras.",
-    "Pass both in `callbacks=[...]` with `validation_data=(x_val, y_val)` and "
-    "`epochs=max_epochs`; return `(history, path)`."], in_kernel=True)
+    "Pass both in `callbacks=[...]` with `validation_data=(x_val, y_val)`, `epochs=max_epochs` "
+    "and `batch_size=64`; return `(history, path)`."], in_kernel=True)
 def q3(t, fit_with_early_stopping):
     """EarlyStopping with restored weights and a .keras checkpoint"""
-    import keras
-
     rng = np.random.default_rng(1303)
     # random labels: the model can only memorize, so the validation loss soon rises
     x, y = rng.normal(size=(32, 6)).astype(np.float32), rng.integers(0, 3, 32)
@@ -283,6 +354,7 @@ def q3(t, fit_with_early_stopping):
     model.set_weights([rng.normal(0, 0.3, w.shape).astype(np.float32) for w in model.get_weights()])
     model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
                   run_eagerly=True)
+    fit_calls = _log_fits(model)
     max_epochs = 15
     with tempfile.TemporaryDirectory() as folder:
         out = t.call(fit_with_early_stopping, model, x, y, x_val, y_val, folder, max_epochs,
@@ -290,34 +362,43 @@ def q3(t, fit_with_early_stopping):
         if not isinstance(out, (tuple, list)) or len(out) != 2:
             t.fail("`fit_with_early_stopping` should return a pair (history, checkpoint_path).")
         history, path = out
-        val = getattr(history, "history", {}).get("val_loss") if history is not None else None
+        if len(fit_calls) != 1:
+            t.fail(f"`fit_with_early_stopping` called `model.fit` {len(fit_calls)} "
+                   "time(s); it should train the model once.")
+        options = fit_calls[0]
+        t.case(options["batch_size"] == 64, f"fit got batch_size={options['batch_size']!r}; the "
+                                            "task asks for batches of 64.")
+        t.case(options["epochs"] == max_epochs, "fit was not allowed `max_epochs` epochs.")
+        logs = getattr(history, "history", None) if history is not None else None
+        val = logs.get("val_loss") if isinstance(logs, dict) else None
         if not val:
-            t.fail("the history has no 'val_loss': pass `validation_data=(x_val, y_val)` to fit "
-                   "and return the History object that fit gives back.")
+            t.fail("the history has no 'val_loss': `fit` did not validate on (x_val, y_val), or "
+                   "the first item returned is not the History that `fit` gave back.")
         best = int(np.argmin(val))
         t.case(len(val) < max_epochs, "training ran all max_epochs although the validation loss "
-                                      "kept rising: add an EarlyStopping callback.")
+                                      "kept rising: no early stopping happened.")
         t.case(len(val) >= max_epochs or len(val) - 1 - best == 3,
                f"training stopped {len(val) - 1 - best} epoch(s) after the best one; with "
                "patience=3 it should stop 3 epochs after.")
         now = _mean_loss(model, x_val, y_val)
         t.case(np.isclose(now, val[best], rtol=1e-4, atol=1e-6),
-               "after training the model does not hold the weights of its best epoch: "
-               "use restore_best_weights=True.")
+               "after training the model does not hold the weights of its best epoch (they were "
+               "not restored when training stopped).")
         if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
             t.fail("the checkpoint path should be a string ending in '.keras'.")
-        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder):
-            t.fail("save the checkpoint inside `folder` (os.path.join(folder, 'best.keras')).")
+        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder) or \
+                os.path.basename(path) != "best.keras":
+            t.fail("the checkpoint is not saved inside `folder` under the name 'best.keras'.")
         if not os.path.isfile(path):
-            t.fail("no checkpoint file was written: add a ModelCheckpoint callback.")
+            t.fail("no checkpoint file was written at the returned path.")
         try:
             saved = keras.models.load_model(path)
             saved_loss = _mean_loss(saved, x_val, y_val)
         except Exception as exc:
             t.fail(f"the checkpoint could not be loaded with keras.models.load_model ({type(exc).__name__}).")
         t.case(np.isclose(saved_loss, val[best], rtol=1e-4, atol=1e-6),
-               "the checkpoint does not hold the best epoch's model: use save_best_only=True "
-               "and monitor='val_loss'.")
+               "the checkpoint does not hold the best epoch's model (by the validation loss): "
+               "it was overwritten by a later, worse epoch.")
 
 
 # ----------------------------------------------------------------------------- q4
@@ -334,7 +415,7 @@ def _cm_cases(rng):
 
 @question(names=["confusion_matrix", "precision_recall"], hints=[
     "cm[i, j] counts the examples of TRUE class i that were PREDICTED as class j (rows: truth): "
-    "`np.add.at(cm, (y_true, y_pred), 1)`.",
+    "`np.add.at(cm, (y_true, y_pred), 1)` on an integer array of zeros.",
     "Precision of class j: correct predictions of j divided by everything predicted as j (a "
     "COLUMN sum). Recall of class i: correct ones divided by all true members of i (a ROW sum).",
     "When a denominator is 0 (a class never predicted, or absent) use 0, like scikit-learn's "
@@ -348,7 +429,10 @@ def q4(t, confusion_matrix, precision_recall):
         labels = list(range(n))
         expected_cm = metrics.confusion_matrix(y_true, y_pred, labels=labels)
         cm = t.call(confusion_matrix, y_true.copy(), y_pred.copy(), n, where=where)
-        t.array(cm, expected_cm, f"confusion_matrix on {where}")
+        if t.array(cm, expected_cm, f"confusion_matrix on {where}"):
+            t.case(t.numbers(cm, "confusion_matrix(...)").dtype.kind in "iu",
+                   f"confusion_matrix on {where} has the right counts but is not an integer "
+                   "array.")
         precision, recall, _, _ = metrics.precision_recall_fscore_support(
             y_true, y_pred, labels=labels, zero_division=0)
         out = t.call(precision_recall, expected_cm.copy(), where=where)
@@ -359,46 +443,77 @@ def q4(t, confusion_matrix, precision_recall):
 
 
 # ----------------------------------------------------------------------------- q5
+BAG_CASES = [((30, 30, 30), 4, "4 members on 90 examples"),
+             ((2, 2, 2), 8, "8 members on 6 examples")]
+
+
+def _bagging_run(t, bagging_fit, counts, n_models, where, seed=5):
+    """Run ``bagging_fit`` on recording models: (x, y, models, recorded fits)."""
+    x, y = _indexed_data(counts, (3, 3, 1), np.random.default_rng(1305 + len(counts) + n_models),
+                         sort=False)
+    recorder = _Recorder((3, 3, 1), len(counts))
+    models = t.call(bagging_fit, recorder, x, y, n_models, 1, np.random.default_rng(seed),
+                    where=where)
+    if not isinstance(models, (list, tuple)) or len(models) != n_models:
+        t.fail(f"`bagging_fit` should return a list of {n_models} trained models ({where}).")
+    if len(recorder.models) != n_models or any(m is not b for m, b in zip(models, recorder.models)):
+        t.fail(f"`bagging_fit` should call `build_model()` once per member and return those "
+               f"models, in order: every member starts from fresh weights ({where}).")
+    fits = [m.fits[0] if len(m.fits) == 1 else None for m in models]
+    if any(f is None or f["rows"] is None for f in fits):
+        t.fail(f"every member should be fitted once, on NumPy arrays x[idx], y[idx] ({where}).")
+    return x, y, models, fits
+
+
 @question(names=["bagging_fit", "ensemble_proba"], hints=[
-    "For each member: `idx = rng.integers(0, n, size=n)` (n draws WITH replacement), then a fresh "
-    "`build_model()` fitted on `x[idx], y[idx]` (the same idx for both!).",
+    "For each member: `idx = rng.integers(0, n, size=n)` (n draws WITH replacement from 0..n-1; "
+    "the upper bound of `integers` is excluded), then a fresh `build_model()` fitted on "
+    "`x[idx], y[idx]` (the same idx for both!) with `batch_size=64`.",
     "Return the list of trained models; `ensemble_proba` stacks `model.predict(x, verbose=0)` of "
     "every member and averages over the members (axis 0).",
-    "About 63 % of the examples appear in a bootstrap sample, some of them several times."], in_kernel=True)
+    "About 63 % of the examples appear in a bootstrap sample, some of them several times."],
+    in_kernel=True)
 def q5(t, bagging_fit, ensemble_proba):
     """bagging: bootstrap samples and averaged probabilities"""
-    rng = np.random.default_rng(1305)
-    x, y = _indexed_data((30, 30, 30), (3, 3, 1), rng, sort=False)
-    n, n_models = len(y), 4
-    recorder = _Recorder((3, 3, 1), 3)
-    models = t.call(bagging_fit, recorder, x, y, n_models, 1, np.random.default_rng(5),
-                    where=f"{n_models} members on 90 examples")
-    if not isinstance(models, (list, tuple)) or len(models) != n_models:
-        t.fail(f"`bagging_fit` should return a list of {n_models} trained models.")
-    if len(recorder.models) != n_models or any(m is not b for m, b in zip(models, recorder.models)):
-        t.fail("`bagging_fit` should call `build_model()` once per member and return those models, "
-               "in order: every member starts from fresh weights.")
-    fits = [m.fits[0] if len(m.fits) == 1 else None for m in models]
-    if any(f is None or f[0] is None for f in fits):
-        t.fail("every member should be fitted once, on NumPy arrays x[idx], y[idx].")
-    samples = [f[0] for f in fits]
-    t.case(all(len(s) == n for s in samples),
-           f"a bootstrap sample has as many draws as the data set ({n}), not "
-           f"{sorted({len(s) for s in samples})}.")
-    unique = [len(np.unique(s)) / n for s in samples]
-    t.case(all(0.45 < u < 0.8 for u in unique),
-           f"the bootstrap samples contain {min(unique):.0%} to {max(unique):.0%} distinct examples;"
-           " draws WITH replacement give about 63 % (and some examples several times).")
-    t.case(len({tuple(np.sort(s)) for s in samples}) == n_models,
-           "two members were trained on the same sample: draw a new bootstrap sample per member.")
-    t.case(all(f[1] is not None and np.array_equal(np.asarray(f[1]).reshape(-1), y[s])
-               for f, s in zip(fits, samples)),
-           "the labels given to fit do not belong to the images: index x and y with the same idx.")
-    t.case(all(f[2] == 1 for f in fits), "fit every member for `epochs` epochs.")
-
-    expected = np.mean([np.asarray(m(x, training=False)) for m in models], axis=0)
-    out = t.call(ensemble_proba, list(models), x, where="the trained members")
-    t.array(out, expected, "ensemble_proba(models, x)", rtol=1e-4, atol=1e-6)
+    for counts, n_models, where in BAG_CASES:
+        x, y, models, fits = _bagging_run(t, bagging_fit, counts, n_models, where)
+        n = len(y)
+        samples = [f["rows"] for f in fits]
+        t.case(all(len(s) == n for s in samples),
+               f"with {where}: a bootstrap sample has as many draws as the data set ({n}), not "
+               f"{sorted({len(s) for s in samples})}.")
+        if n > 50:
+            unique = [len(np.unique(s)) / n for s in samples]
+            t.case(all(0.45 < u < 0.8 for u in unique),
+                   f"with {where}: the bootstrap samples contain {min(unique):.0%} to "
+                   f"{max(unique):.0%} distinct examples; draws WITH replacement give about 63 % "
+                   "(and some examples several times).")
+            t.case(len({tuple(np.sort(s)) for s in samples}) == n_models,
+                   f"with {where}: two members were trained on the same sample; every member "
+                   "needs a new bootstrap sample.")
+        else:
+            drawn = np.unique(np.concatenate(samples))
+            t.case(n - 1 in drawn,
+                   f"with {where}: the last example (index {n - 1}) is never drawn in "
+                   f"{n_models} bootstrap samples: the draws leave out index n - 1 (the upper "
+                   "bound of `rng.integers` is excluded already).")
+        t.case(all(f["y"] is not None and np.array_equal(np.asarray(f["y"]).reshape(-1), y[s])
+                   for f, s in zip(fits, samples)),
+               f"with {where}: the labels given to fit do not belong to the images (x and y "
+               "indexed with different indices).")
+        _fit_options(t, fits, where, 1, what="member")
+        if n > 50:
+            _, _, _, again = _bagging_run(t, bagging_fit, counts, n_models, where)
+            _, _, _, other = _bagging_run(t, bagging_fit, counts, n_models, where, seed=6)
+            same = all(np.array_equal(f["rows"], g["rows"]) for f, g in zip(fits, again))
+            differ = not all(np.array_equal(f["rows"], g["rows"]) for f, g in zip(fits, other))
+            t.case(same and differ,
+                   f"with {where}: " + ("two runs with generators of the same seed drew "
+                   "different samples" if not same else "generators with different seeds gave "
+                   "the same samples") + "; the samples must come from the `rng` you are given.")
+            expected = np.mean([np.asarray(m(x, training=False)) for m in models], axis=0)
+            out = t.call(ensemble_proba, list(models), x, where="the trained members")
+            t.array(out, expected, "ensemble_proba(models, x)", rtol=1e-4, atol=1e-6)
 
 
 # ----------------------------------------------------------------------------- q6
@@ -432,16 +547,14 @@ def q6(t, samme_update):
             out = t.call(samme_update, weights.copy(), incorrect.copy(), n_classes, where=where)
             if not isinstance(out, (tuple, list)) or len(out) != 2:
                 t.fail("`samme_update` should return a pair (new_weights, alpha).")
-            got_alpha = _float_or_fail(t, out[1], "alpha")
+            got_alpha = t.number(out[1], "alpha")
             if not np.isclose(got_alpha, alpha, rtol=1e-6):
                 t.case(False, f"in {where} alpha differs from scikit-learn's AdaBoostClassifier"
                               + (" (the sample weights of the previous round were already off)."
                                  if r else "."))
                 break
             t.case(True, "")
-            new, problem = as_array(out[0], "new_weights")
-            if problem or new.shape != weights.shape:
-                t.fail(problem or f"new_weights should have shape {weights.shape}.")
+            new = t.numbers(out[0], "new_weights", shape=weights.shape)
             t.case(np.isclose(new.sum(), 1.0), f"in {where} the new weights do not sum to 1.")
             ratio = new / weights
             t.case(np.allclose(ratio[incorrect] / ratio[~incorrect].mean(), np.exp(alpha), rtol=1e-6)
@@ -480,25 +593,26 @@ class _Learner:
 def q7(t, out_of_fold):
     """out-of-fold predictions for stacking"""
     rng = np.random.default_rng(1307)
-    for counts, k in [((15, 15, 15), 3), ((24, 12, 6), 3)]:
+    for counts, k, seed in [((15, 15, 15), 3, 0), ((24, 12, 6), 3, 1)]:
         x, y = _indexed_data(counts, (5,), rng)  # column 0: the index, columns 1-4: features
         n, n_classes = len(y), len(counts)
-        where = f"k={k}, classes of sizes {list(counts)} (sorted by class)"
+        where = f"k={k}, seed={seed}, classes of sizes {list(counts)} (sorted by class)"
         learner = _Learner(n_classes)
-        out = t.call(out_of_fold, learner, x, y, n_classes, k=k, seed=0, where=where)
-        oof = as_array(out, "out_of_fold(...)")[0]
-        if oof is None or oof.shape != (n, n_classes):
+        out = t.call(out_of_fold, learner, x, y, n_classes, k=k, seed=seed, where=where)
+        oof = t.numbers(out, "out_of_fold(...)", finite=False)  # NaN: judged after the folds
+        if oof.shape != (n, n_classes):
             t.fail(f"with {where}: `out_of_fold` should return an array of shape ({n}, {n_classes}).")
         if len(learner.calls) != k or any(c[0] is None or c[1] is None for c in learner.calls):
             t.fail(f"with {where}: `fit_predict` should be called once per fold ({k} times) "
                    f"with NumPy arrays; it was called {len(learner.calls)} time(s).")
         t.case(all(not np.intersect1d(tr, pr).size for tr, pr, _ in learner.calls),
                f"with {where}: a row was predicted by a model trained on it (leakage): "
-               "predict only the held-out fold.")
+               "only the held-out fold may be predicted.")
         predicted = np.concatenate([pr for _, pr, _ in learner.calls])
         t.case(np.array_equal(np.sort(predicted), np.arange(n)),
                f"with {where}: every row must be predicted exactly once, in the fold that holds it out.")
         _stratified(t, [pr for _, pr, _ in learner.calls], y, k, f"with {where}")
+        _the_folds(t, [pr for _, pr, _ in learner.calls], y, k, seed, f"with {where}")
         expected = np.zeros((n, n_classes))
         for _, rows, proba in learner.calls:
             expected[rows] = proba
