@@ -136,24 +136,32 @@ def _describe(model, step) -> str:
     return f"layer {number} ({type(layer).__name__})"
 
 
-def _structure(actual, mine, ref, name: str) -> str:
-    """What differs first between two different sequences of steps: a layer of another type,
-    a missing one or an extra one, named by its place in the student's model."""
+def _structure(actual, mine, ref, name: str) -> str | None:
+    """The first layer the student left out, added or changed the type of, found by matching
+    whole layers (type and config), and named by its place in the student's model; None when
+    the first difference is a changed option of a layer (the pairwise comparison names it)."""
     from difflib import SequenceMatcher
 
-    kinds, rkinds = [k for k, _, _ in mine], [k for k, _, _ in ref]
-    for op, i1, i2, j1, _ in SequenceMatcher(None, kinds, rkinds, autojunk=False).get_opcodes():
-        if op == "replace":
-            return (f"{_describe(actual, mine[i1])} of `{name}` is {_a(kinds[i1])}; the required "
-                    f"architecture has {_a(rkinds[j1])} there.")
-        if op == "delete":
-            return (f"{_describe(actual, mine[i1])} of `{name}` is not in the required "
-                    f"architecture ({_a(kinds[i1])} too many).")
+    keys = [[(kind, repr(_normal(config))) for kind, config, _ in steps] for steps in (mine, ref)]
+    for op, i1, i2, j1, j2 in SequenceMatcher(None, *keys, autojunk=False).get_opcodes():
+        if op == "equal":
+            continue
         if op == "insert":
             where = (f"after {_describe(actual, mine[i1 - 1]).removeprefix('the activation of ')}"
                      if i1 else "at the start")
-            return f"`{name}` is missing {_a(rkinds[j1])} {where}."
-    return f"`{name}` does not have the required layers."
+            return f"`{name}` is missing {_a(ref[j1][0])} {where}."
+        if op == "delete":
+            return (f"{_describe(actual, mine[i1])} of `{name}` is not in the required "
+                    f"architecture ({_a(mine[i1][0])} too many).")
+        kinds, rkinds = [k for k, _, _ in mine[i1:i2]], [k for k, _, _ in ref[j1:j2]]
+        if kinds == rkinds:         # same layers with other options
+            return None
+        for (kind, _, _), step, (rkind, _, _) in zip(mine[i1:i2], mine[i1:i2], ref[j1:j2]):
+            if kind != rkind:
+                return (f"{_describe(actual, step)} of `{name}` is {_a(kind)}; the required "
+                        f"architecture has {_a(rkind)} there.")
+        return None
+    return None
 
 
 def compare_models(actual, reference, name: str = "your model", check_params: bool = True,
@@ -171,6 +179,8 @@ def compare_models(actual, reference, name: str = "your model", check_params: bo
         except Exception as exc:
             return f"`{name}` could not be built for inputs of shape {reference.input_shape}: {exc}"
     mine, ref = layer_steps(actual), layer_steps(reference)
+    if len(mine) != len(ref) and (problem := _structure(actual, mine, ref, name)):
+        return problem
     for step, (rkind, rconfig, _) in zip(mine, ref):
         kind, config, _ = step
         if kind != rkind:
@@ -184,7 +194,7 @@ def compare_models(actual, reference, name: str = "your model", check_params: bo
                 return (f"{_describe(actual, step)} of `{name}`: `{key}` = {config[key]!r} does "
                         "not match the required architecture.")
     if [k for k, _, _ in mine] != [k for k, _, _ in ref]:
-        return _structure(actual, mine, ref, name)
+        return _structure(actual, mine, ref, name) or f"`{name}` does not have the required layers."
     try:
         out, rout = tuple(actual.output_shape), tuple(reference.output_shape)
     except Exception:
