@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from utils.notebooks import cell_errors, check_cells, check_results, run_notebook
+from utils.notebooks import cell_errors, check_cells, check_results, noise, run_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 SMOKE = {"COURSE_SMOKE": "1", "COURSE_PROGRESS_FILE": "off", "MPLBACKEND": "Agg"}
@@ -27,6 +27,7 @@ def test_solution_passes_every_check(path, tmp_path):
     assert len(results) == len(cells), f"{len(cells)} check cells but {len(results)} results"
     failed = [r for r in results if r["status"] != "PASS"]
     assert not failed, "\n".join(f"{r['question']}: {r['status']} {r['messages']}" for r in failed)
+    assert not noise(nb), f"warnings or stderr in the outputs: {noise(nb)}"
 
 
 @pytest.mark.notebook
@@ -38,8 +39,20 @@ def test_lesson_runs_and_nothing_passes(path, tmp_path):
     assert len(results) == len(cells), f"{len(cells)} check cells but {len(results)} results"
     bad = [r for r in results if r["status"] in ("PASS", "ERROR")]
     assert not bad, "\n".join(f"{r['question']}: {r['status']} {r['messages']}" for r in bad)
+    assert not noise(nb), f"warnings or stderr in the outputs: {noise(nb)}"
 
 
 def test_every_lesson_has_a_master():
     assert SOLUTIONS, "no solution notebooks found"
     assert [p.name for p in LESSONS] == [p.name for p in SOLUTIONS]
+
+
+def test_noise_is_found():
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("x", outputs=[
+        nbformat.v4.new_output("stream", name="stdout", text="epoch 1/2 - loss 0.5\n"),
+        nbformat.v4.new_output("stream", name="stdout", text="WARNING:tensorflow: retracing\n"),
+        nbformat.v4.new_output("stream", name="stderr", text="oops\n")])]
+    assert noise(nb) == ["cell 0: WARNING:tensorflow: retracing", "cell 0: stderr: ['oops']"]

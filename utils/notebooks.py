@@ -53,3 +53,22 @@ def cell_errors(nb) -> list[str]:
     """``ename: evalue`` for every error output of an executed notebook."""
     return [f"{o.get('ename')}: {o.get('evalue')}" for cell in nb.cells
             for o in cell.get("outputs", []) if o.get("output_type") == "error"]
+
+
+NOISE = re.compile(r"\bWARNING\b|Warning:|warnings\.warn|DeprecationWarning|Traceback")
+
+
+def noise(nb) -> list[str]:
+    """``cell N: first line`` for every stderr stream and every warning printed in the outputs
+    of an executed notebook (students should see none)."""
+    found = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []):
+            text = output.get("text", "")
+            text = "".join(text) if isinstance(text, list) else text
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                found.append(f"cell {index}: stderr: {text.strip().splitlines()[:1]}")
+            elif NOISE.search(text):
+                line = next(x for x in text.splitlines() if NOISE.search(x))
+                found.append(f"cell {index}: {line.strip()[:200]}")
+    return found
