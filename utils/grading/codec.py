@@ -337,6 +337,8 @@ class Encoder:
         if module.startswith("keras") and type(value).__name__ == "Variable" and hasattr(
                 value, "numpy"):
             return {"$": "tensor", "npy": array_bytes(np.asarray(value.numpy())), "variable": True}
+        if type(value).__name__ == "TensorShape" and module.startswith("tensorflow"):
+            return {"$": "shape", "v": None if value.rank is None else value.as_list()}
         if type(value).__name__ == "TensorSpec" and module.startswith("tensorflow"):
             return {"$": "spec", "dtype": value.dtype.name,
                     "shape": None if value.shape.rank is None else value.shape.as_list()}
@@ -459,6 +461,15 @@ class Decoder:
                     None if d is None else int(d) for d in shape], tf.as_dtype(str(dtype)))
             except (TypeError, ValueError):
                 raise Undecodable("a malformed tensor spec") from None
+        if tag == "shape":
+            import tensorflow as tf
+
+            dims = data.get("v")
+            if dims is not None and (not isinstance(dims, list) or len(dims) > 64 or any(
+                    d is not None and (not isinstance(d, int) or isinstance(d, bool) or d < 0)
+                    for d in dims)):
+                raise Undecodable("a malformed tensor shape")
+            return tf.TensorShape(dims)
         if tag == "dataset":
             passes = data.get("passes")
             if not isinstance(passes, list) or len(passes) > 2 or any(
