@@ -1,4 +1,4 @@
-"""Lesson 16 (KerasTuner): the reference answers PASS, plausible mistakes FAIL with a message."""
+"""Lesson 16 (KerasTuner): correct answers PASS, plausible mistakes FAIL with a message."""
 import itertools
 
 import keras
@@ -6,11 +6,11 @@ import keras_tuner as kt
 import numpy as np
 
 from helpers import answer_tests
-from utils.checks import PASS, lesson16
+from utils.checks import lesson16
 from utils.checks.lesson16 import q1, q2, q3, q4, q5, q6
 
 
-# ----------------------------------------------------------------------------- reference answers
+# ----------------------------------------------------------------------------- correct answers
 def build_cnn(hp):
     filters = hp.Int("filters", 8, 32, step=8)
     units = hp.Choice("units", [32, 64, 128])
@@ -48,6 +48,27 @@ def build_cnn_scope(hp):
     return model
 
 
+def build_cnn_functional(hp):
+    """The functional API, keyword declarations, a metric object named 'accuracy'."""
+    filters = hp.Int(name="filters", min_value=8, max_value=32, step=8)
+    units = hp.Choice(name="units", values=[32, 64, 128])
+    hp.Boolean(name="dropout")
+    rate = hp.Float(name="dropout_rate", min_value=0.1, max_value=0.5, step=0.1,
+                    parent_name="dropout", parent_values=[True])
+    learning_rate = hp.Float(name="learning_rate", min_value=1e-4, max_value=1e-2, sampling="log")
+    inputs = keras.Input(shape=(28, 28, 1))
+    h = keras.layers.Conv2D(filters, kernel_size=3, activation="relu")(inputs)
+    h = keras.layers.Flatten()(keras.layers.MaxPooling2D(pool_size=2)(h))
+    h = keras.layers.Dense(units, activation="relu")(h)
+    if hp.get("dropout"):
+        h = keras.layers.Dropout(rate=rate)(h)
+    model = keras.Model(inputs, keras.layers.Dense(10, activation="softmax")(h))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+    return model
+
+
 def grid_size(hp):
     space = hp.space
     seen = set()
@@ -58,9 +79,53 @@ def grid_size(hp):
     return len(seen)
 
 
+def grid_size_generators(hp):
+    """h.values used as it comes (generators for Int and Float) and a float count."""
+    space, seen = hp.space, set()
+    for combo in itertools.product(*(h.values for h in space)):
+        probe = hp.copy()
+        probe.values = dict(zip((h.name for h in space), combo))
+        seen.add(frozenset((h.name, v) for h, v in zip(space, combo) if probe.is_active(h)))
+    return float(len(seen))
+
+
+def grid_size_recursive(hp):
+    """Walk the space in declaration order; an inactive hyperparameter counts once."""
+    space = hp.space
+
+    def count(i, values):
+        if i == len(space):
+            return 1
+        probe = hp.copy()
+        probe.values = dict(values)
+        if not probe.is_active(space[i]):
+            return count(i + 1, values)
+        return sum(count(i + 1, {**values, space[i].name: v}) for v in space[i].values)
+
+    return np.int64(count(0, {}))
+
+
 def best_so_far(scores, direction="max"):
     scores = np.asarray(scores, dtype=float)
     return (np.fmax if direction == "max" else np.fmin).accumulate(scores)
+
+
+def best_so_far_loop(scores, direction="max"):
+    best, out = float("nan"), []
+    for score in scores:
+        better = score > best if direction == "max" else score < best
+        if not np.isnan(score) and (np.isnan(best) or better):
+            best = float(score)
+        out.append(best)
+    return np.array(out)
+
+
+def best_so_far_masked(scores, direction="max"):
+    """NaN replaced by the worst value, the running best, then NaN put back where none exists."""
+    sign = 1.0 if direction == "max" else -1.0
+    values = sign * np.asarray(scores, dtype=np.float64)
+    running = np.maximum.accumulate(np.where(np.isnan(values), -np.inf, values))
+    return sign * np.where(np.isneginf(running), np.nan, running)
 
 
 def trial_scores(tuner, name):
@@ -69,6 +134,24 @@ def trial_scores(tuner, name):
         if trial.status == "COMPLETED" and name in trial.hyperparameters.values:
             values.append(trial.hyperparameters.values[name])
             scores.append(trial.score)
+    return np.array(values, dtype=float), np.array(scores, dtype=float)
+
+
+def trial_scores_ids(tuner, name):
+    """Trial ids sorted first; the status compared with KerasTuner's own constant."""
+    completed = kt.engine.trial.TrialStatus.COMPLETED
+    trials = [tuner.oracle.trials[i] for i in sorted(tuner.oracle.trials)]
+    kept = [t for t in trials if t.status == completed and name in t.hyperparameters.values]
+    return (np.fromiter((float(t.hyperparameters.values[name]) for t in kept), dtype=np.float64),
+            np.asarray([t.score for t in kept], dtype=np.float32))
+
+
+def trial_scores_pairs(tuner, name):
+    pairs = [(trial.hyperparameters.values[name], trial.score)
+             for _, trial in sorted(tuner.oracle.trials.items())
+             if trial.status == "COMPLETED" and trial.hyperparameters.is_active(name)
+             and name in trial.hyperparameters.values]
+    values, scores = zip(*pairs) if pairs else ((), ())
     return np.array(values, dtype=float), np.array(scores, dtype=float)
 
 
@@ -88,23 +171,62 @@ class BatchSizeHyperModel(kt.HyperModel):
         return model.fit(*args, batch_size=hp.Choice("batch_size", [32, 64, 128]), **kwargs)
 
 
+class BatchSizeInKwargs(kt.HyperModel):
+    """The batch size put into kwargs."""
+
+    def build(self, hp):
+        return build_demo(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        kwargs["batch_size"] = hp.Choice("batch_size", values=[32, 64, 128])
+        history = model.fit(*args, **kwargs)
+        return history
+
+
+class BatchSizeSuper(kt.HyperModel):
+    """KerasTuner's own fit, which calls model.fit(*args, **kwargs)."""
+
+    def build(self, hp):
+        return build_demo(hp)
+
+    def fit(self, hp, model, *args, **kwargs):
+        return super().fit(hp, model, *args, batch_size=hp.Choice("batch_size", [32, 64, 128]),
+                           **kwargs)
+
+
 def distributed_env(n_workers, port):
     ids = ["chief"] + [f"tuner{i}" for i in range(n_workers)]
     return [{"KERASTUNER_TUNER_ID": i, "KERASTUNER_ORACLE_IP": "127.0.0.1",
              "KERASTUNER_ORACLE_PORT": str(port)} for i in ids]
 
 
-REFERENCE = {
-    "q1": {"build_cnn": build_cnn}, "q2": {"grid_size": grid_size},
-    "q3": {"best_so_far": best_so_far}, "q4": {"trial_scores": trial_scores},
-    "q5": {"BatchSizeHyperModel": BatchSizeHyperModel},
-    "q6": {"distributed_env": distributed_env},
-}
+def distributed_env_dicts(n_workers, port):
+    chief = dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
+                 KERASTUNER_ORACLE_PORT=f"{port}")
+    return [chief] + [dict(chief, KERASTUNER_TUNER_ID=f"worker{i + 1}") for i in range(n_workers)]
 
 
-def test_conditional_scope_and_split_activations_pass_too():
-    result = q1.evaluate(namespace={}, build_cnn=build_cnn_scope)
-    assert result.status == PASS, result.messages
+def distributed_env_tuple(n_workers, port):
+    names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+    return tuple(dict(zip(names, (tid, "127.0.0.1", "%d" % port)))
+                 for tid in ["chief", *(f"tuner-{k}" for k in range(n_workers))])
+
+
+CORRECT = [
+    ("q1", {"build_cnn": build_cnn}), ("q1", {"build_cnn": build_cnn_scope}),
+    ("q1", {"build_cnn": build_cnn_functional}),
+    ("q2", {"grid_size": grid_size}), ("q2", {"grid_size": grid_size_generators}),
+    ("q2", {"grid_size": grid_size_recursive}),
+    ("q3", {"best_so_far": best_so_far}), ("q3", {"best_so_far": best_so_far_loop}),
+    ("q3", {"best_so_far": best_so_far_masked}),
+    ("q4", {"trial_scores": trial_scores}), ("q4", {"trial_scores": trial_scores_ids}),
+    ("q4", {"trial_scores": trial_scores_pairs}),
+    ("q5", {"BatchSizeHyperModel": BatchSizeHyperModel}),
+    ("q5", {"BatchSizeHyperModel": BatchSizeInKwargs}),
+    ("q5", {"BatchSizeHyperModel": BatchSizeSuper}),
+    ("q6", {"distributed_env": distributed_env}), ("q6", {"distributed_env": distributed_env_dicts}),
+    ("q6", {"distributed_env": distributed_env_tuple}),
+]
 
 
 # ----------------------------------------------------------------------------- q1: wrong answers
@@ -135,7 +257,7 @@ def cnn_with(**changes):
         if not changes.get("no_compile"):
             model.compile(optimizer=keras.optimizers.Adam(changes.get("fixed_lr", lr)),
                           loss=changes.get("loss", "sparse_categorical_crossentropy"),
-                          metrics=["accuracy"])
+                          metrics=changes.get("metrics", ["accuracy"]))
         return model
     return build
 
@@ -165,8 +287,14 @@ WRONG = {
          "is missing a Dropout after layer 4 (Dense)"),
         ({"build_cnn": cnn_with(fixed_lr=1e-3)}, "not the value of hp `learning_rate`"),
         ({"build_cnn": cnn_with(loss="categorical_crossentropy")},
-         "'sparse_categorical_crossentropy'"),
+         "take the sparse categorical cross-entropy"),
         ({"build_cnn": cnn_with(no_compile=True)}, "is not compiled"),
+        ({"build_cnn": cnn_with(metrics=["acc"])}, "needs a metric named 'accuracy'"),
+        ({"build_cnn": cnn_with(metrics=["sparse_categorical_accuracy"])},
+         "needs a metric named 'accuracy'"),
+        ({"build_cnn": cnn_with(metrics=[keras.metrics.Accuracy()])},
+         "logs a Accuracy as 'accuracy'"),
+        ({"build_cnn": cnn_with(metrics=[])}, "does not track 'accuracy'"),
     ],
     "q2": [
         ({"grid_size": lambda hp: int(np.prod([(h.max_value - h.min_value) // h.step
@@ -175,8 +303,10 @@ WRONG = {
          "Int(1, 10, step=4) x Choice of 2 x Fixed"),
         ({"grid_size": lambda hp: int(np.prod([len(list(h.values)) for h in hp.space]))},
          "Boolean 'dropout' with a conditional 'dropout_rate'"),
-        ({"grid_size": lambda hp: float(np.prod([len(list(h.values)) for h in hp.space]))},
-         "it should return an int"),
+        ({"grid_size": lambda hp: float(np.prod([(h.max_value - h.min_value) / h.step + 1
+                                                 if getattr(h, "step", None) else len(h.values)
+                                                 for h in hp.space]))},
+         "not a whole number"),
     ],
     "q3": [
         ({"best_so_far": lambda s, d="max": np.maximum.accumulate(np.asarray(s, float))},
@@ -186,6 +316,8 @@ WRONG = {
         ({"best_so_far": lambda s, d="max": np.nan_to_num(best_so_far(s, d))},
          "keep NaN there"),
         ({"best_so_far": lambda s, d="max": np.array([np.nanmax(s)])}, "one entry per trial"),
+        ({"best_so_far": lambda s, d="max": (np.maximum if d == "max" else np.minimum).accumulate(
+            np.nan_to_num(np.asarray(s, float), nan=-np.inf))}, "not counted as an infinite score"),
     ],
     "q4": [
         ({"trial_scores": lambda tuner, name: trial_scores_unsorted_best(tuner, name)},
@@ -205,6 +337,10 @@ WRONG = {
          "scores for 'learning_rate' (trial 03 failed)"),
         ({"trial_scores": lambda tuner, name: {"values": [], "scores": []}},
          "pair (values, scores)"),
+        ({"trial_scores": lambda tuner, name: tuple(np.array(a) for a in zip(*[
+            (t.hyperparameters.values[name], t.score) for _, t in sorted(tuner.oracle.trials.items())
+            if t.status == "COMPLETED" and name in t.hyperparameters.values]))},
+         "the task asks for float arrays"),
     ],
     "q5": [
         ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
@@ -220,10 +356,10 @@ WRONG = {
         ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k:
                                              model.fit(*a, batch_size=hp.Choice("batch_size",
                                                                                 [32, 64, 128])))},
-         "pass `**kwargs` on"),
+         "did not receive the tuner's keyword arguments"),
         ({"BatchSizeHyperModel": batch_model(lambda self, hp, model, *a, **k: model.fit(
             *a, batch_size=hp.Choice("batch_size", [32, 64, 128]) and 32, **k))},
-         "pass the value of the hyperparameter"),
+         "not the value of the hyperparameter"),
         ({"BatchSizeHyperModel": BatchSizeHyperModel()}, "should be a class that subclasses"),
     ],
     "q6": [
@@ -247,8 +383,8 @@ WRONG = {
 
 (test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
  test_judge_gives_the_same_verdict) = \
-    answer_tests(lesson16, REFERENCE, WRONG)
+    answer_tests(lesson16, CORRECT, WRONG)
 
 
 def test_questions_are_the_ones_imported():
-    assert [q.key for q in (q1, q2, q3, q4, q5, q6)] == sorted(REFERENCE)
+    assert [q.key for q in (q1, q2, q3, q4, q5, q6)] == sorted({k for k, _ in CORRECT})

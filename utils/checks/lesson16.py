@@ -1,8 +1,9 @@
-"""Checks of lesson 16: hyperparameter search with KerasTuner.
+"""Checks of lesson 16 · Hyperparameter search with KerasTuner.
 
 Nothing here trains a network. Search spaces are read back from ``kt.HyperParameters().space``
 and compared with a reference space declared through the same KerasTuner API; models built at
-chosen hyperparameter values are compared with Keras references; grid sizes are counted by
+chosen hyperparameter values are compared with Keras references (and their compiled metrics with
+what a tuner's ``"val_accuracy"`` objective reads from the history); grid sizes are counted by
 running ``kt.GridSearch`` on a tuner whose trials return at once; trial tables come from a real
 ``kt.RandomSearch`` whose trials return a score without training; the batch-size ``HyperModel``
 is called with a stand-in model that records what ``fit`` receives; the distributed environment
@@ -20,7 +21,6 @@ from unittest import mock
 
 import numpy as np
 
-from .compare import as_array
 from .core import question
 
 
@@ -31,10 +31,6 @@ def _quiet():
     stack.enter_context(contextlib.redirect_stdout(io.StringIO()))
     stack.enter_context(contextlib.redirect_stderr(io.StringIO()))
     return stack
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
 
 
 def _same(a, b) -> bool:
@@ -110,11 +106,29 @@ def _loss_name(loss) -> str:
     return str(loss)
 
 
-def _metric_names(metrics) -> list[str]:
-    names = []
+def _accuracy_problem(metrics, where) -> str | None:
+    """None if the compiled metrics log a class accuracy under the name 'accuracy' (what the
+    tuner's objective 'val_accuracy' reads from the history), else what is wrong."""
+    named = []
     for metric in metrics if isinstance(metrics, (list, tuple)) else [metrics]:
-        names.append(_loss_name(metric).lower())
-    return names
+        if isinstance(metric, str):
+            if metric == "accuracy":
+                return None
+            named.append(metric)
+        elif isinstance(metric, dict):
+            kind, name = metric.get("class_name"), metric.get("config", {}).get("name")
+            if name == "accuracy" and kind == "SparseCategoricalAccuracy":
+                return None
+            if name == "accuracy":
+                return (f"the model built at {where} logs a {kind} as 'accuracy'; with class-id "
+                        "labels and probabilities the class accuracy is SparseCategoricalAccuracy.")
+            named.append(str(name))
+    if named:
+        return (f"the model built at {where} logs its metrics as {named}; the tuner's objective "
+                "'val_accuracy' needs a metric named 'accuracy' in the history, and a search on "
+                "it stops with an error.")
+    return (f"the model built at {where} does not track 'accuracy'; the tuner's objective "
+            "'val_accuracy' needs it.")
 
 
 def _compile_problem(model, values, where) -> str | None:
@@ -135,13 +149,9 @@ def _compile_problem(model, values, where) -> str | None:
                 "value of hp `learning_rate`.")
     loss = _loss_name(config.get("loss")).lower()
     if loss not in ("sparse_categorical_crossentropy", "sparsecategoricalcrossentropy"):
-        return (f"the model built at {where} uses loss {loss!r}; the labels are class ids, so use "
-                "'sparse_categorical_crossentropy'.")
-    metrics = _metric_names(config.get("metrics") or [])
-    if not any(m in ("accuracy", "acc", "sparse_categorical_accuracy") for m in metrics):
-        return (f"the model built at {where} does not track 'accuracy'; the tuner's objective "
-                "'val_accuracy' needs it (metrics=['accuracy']).")
-    return None
+        return (f"the model built at {where} uses loss {loss!r}; the labels are class ids, which "
+                "take the sparse categorical cross-entropy.")
+    return _accuracy_problem(config.get("metrics") or [], where)
 
 
 @question(names=["build_cnn"], hints=[
@@ -153,7 +163,8 @@ def _compile_problem(model, values, where) -> str | None:
     "hp.conditional_scope('dropout', [True]):`) returns None while dropout is off.",
     "The learning rate spans two orders of magnitude: `sampling='log'`. Pass it to "
     "`keras.optimizers.Adam(learning_rate=...)` and compile with "
-    "loss='sparse_categorical_crossentropy', metrics=['accuracy']."])
+    "loss='sparse_categorical_crossentropy', metrics=['accuracy'] (the tuner's objective "
+    "'val_accuracy' is the metric named 'accuracy' on the validation data)."])
 def q1(t, build_cnn):
     """a CNN search space with a conditional hyperparameter"""
     import keras
@@ -253,8 +264,9 @@ def _gridsearch_trials(case: str) -> int:
 @question(names=["grid_size"], hints=[
     "A grid tries every combination of values: without conditions the answer is the product, "
     "over the hyperparameters, of how many values each can take.",
-    "`h.values` lists the values of a discrete hyperparameter `h` of `hp.space` (Int and Float "
-    "with a step, Choice, Boolean, Fixed). Count them rather than computing (max - min) / step "
+    "`h.values` gives the values of a discrete hyperparameter `h` of `hp.space` (a list for "
+    "Choice, a tuple for Boolean and Fixed, a generator for Int and Float with a step: "
+    "`list(h.values)` works for all). Count them rather than computing (max - min) / step "
     "yourself: Int(1, 10, step=4) takes 1, 5 and 9.",
     "With conditions, count distinct combinations of the ACTIVE values: loop over "
     "itertools.product of all value lists, set `probe = hp.copy(); probe.values = {...}`, keep "
@@ -264,12 +276,9 @@ def q2(t, grid_size):
     if not callable(grid_size):
         t.fail(f"`grid_size` should be a function, but it is a {type(grid_size).__name__}.")
     for case, declare in GRID_CASES.items():
-        out = t.call(grid_size, _space(declare), where=case)
-        if not _is_int(out):
-            t.fail(f"`grid_size` returned a {type(out).__name__} for {case}; it should return "
-                   "an int.")
-        t.case(int(out) == _gridsearch_trials(case),
-               f"for {case}, `grid_size` returned {int(out)}, which is not the number of trials "
+        out = t.whole(t.call(grid_size, _space(declare), where=case), f"grid_size on {case}")
+        t.case(out == _gridsearch_trials(case),
+               f"for {case}, `grid_size` returned {out}, which is not the number of trials "
                "kt.GridSearch runs on that space.")
 
 
@@ -309,14 +318,18 @@ def q3(t, best_so_far):
         out = t.call(best_so_far, given, direction, where=case)
         values = np.asarray(scores, dtype=float)
         expected = (np.fmax if direction == "max" else np.fmin).accumulate(values)
-        arr, problem = as_array(out, "best_so_far(...)")
-        if problem:
-            t.fail(f"{problem} (on {case})")
+        arr = t.numbers(out, f"best_so_far on {case}", finite=False)
         if arr.shape != expected.shape:
             t.case(False, f"on {case}: `best_so_far` returned shape {arr.shape}; it should have "
                           "one entry per trial, like `scores`.")
             continue
         arr = arr.astype(float)
+        if np.any(np.isinf(arr)):
+            first = int(np.argmax(np.isinf(arr)))
+            t.case(False, f"on {case}: index {first} holds {arr[first]:g}; a failed trial (NaN) "
+                          "must be skipped, not counted as an infinite score (an infinity wins or "
+                          "loses every comparison that follows).")
+            continue
         nan_mine, nan_ref = np.isnan(arr), np.isnan(expected)
         if np.any(nan_mine & ~nan_ref):
             first = int(np.argmax(nan_mine & ~nan_ref))
@@ -369,6 +382,7 @@ TABLE_CASES = {
     "learning_rate": "'learning_rate' (trial 03 failed)",
     "dropout_rate": "'dropout_rate' (conditional: inactive in some trials)",
     "dropout": "'dropout' (a Boolean: True/False as 1.0/0.0)",
+    "units": "'units' (a Choice of whole numbers)",
     "momentum": "'momentum' (not in the search space at all)",
 }
 
@@ -394,7 +408,10 @@ def q4(t, trial_scores):
                        f"but it returned a {type(out).__name__}"
                        + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else "."))
             for part, mine, ref in zip(("values", "scores"), out, expected[name]):
-                t.array(mine, ref, f"{part} for {case}")
+                if t.array(mine, ref, f"{part} for {case}"):
+                    dtype = t.numbers(mine, part).dtype
+                    t.case(dtype.kind == "f", f"{part} for {case} has dtype {dtype}; the task asks "
+                                              "for float arrays.")
 
 
 # ----------------------------------------------------------------------------- q5
@@ -420,11 +437,11 @@ def _fit_call(t, hypermodel, hp, where):
                "it should call it exactly once.")
     args, kwargs = model.calls[0]
     if len(args) < 2 or args[0] is not x or args[1] is not y:
-        t.fail(f"`model.fit` did not receive the training data for {where}: pass `*args` on "
-               "unchanged.")
+        t.fail(f"`model.fit` did not receive the training data for {where} (the positional "
+               "arguments of `fit` were not passed on).")
     if kwargs.get("epochs") != 3 or kwargs.get("validation_data") is not val:
         t.fail(f"`model.fit` did not receive the tuner's keyword arguments (epochs, "
-               f"validation_data) for {where}: pass `**kwargs` on.")
+               f"validation_data) for {where}.")
     return kwargs, returned is model.history
 
 
@@ -454,8 +471,8 @@ def q5(t, BatchSizeHyperModel):
     kwargs, returned = _fit_call(t, hypermodel, hp, "a fresh kt.HyperParameters()")
     space = {h.name: h for h in hp.space}
     if "batch_size" not in space:
-        t.fail("after `fit`, hp.space has no hyperparameter named 'batch_size': declare it in fit "
-               "with hp.Choice('batch_size', ...).")
+        t.fail("after `fit`, hp.space has no hyperparameter named 'batch_size': `fit` does not "
+               "declare it.")
     declared = space["batch_size"]
     t.case(type(declared).__name__ == "Choice"
            and sorted(getattr(declared, "values", [])) == [32, 64, 128],
@@ -469,7 +486,7 @@ def q5(t, BatchSizeHyperModel):
         kwargs, _ = _fit_call(t, hypermodel, hp, f"hp.values['batch_size'] = {size}")
         t.case(kwargs.get("batch_size") == size,
                f"with hp.values['batch_size'] = {size}, `model.fit` got batch_size="
-               f"{kwargs.get('batch_size')!r}: pass the value of the hyperparameter.")
+               f"{kwargs.get('batch_size')!r}, not the value of the hyperparameter.")
 
 
 # ----------------------------------------------------------------------------- q6
@@ -520,7 +537,7 @@ def q6(t, distributed_env):
             if not all(isinstance(v, str) for v in env.values()):
                 t.fail(f"{where}: environment variables must be strings, but {role} has "
                        + ", ".join(f"{k}={v!r}" for k, v in env.items() if not isinstance(v, str))
-                       + " (use str(...)).")
+                       + ".")
             t.case(env["KERASTUNER_ORACLE_IP"] == "127.0.0.1"
                    and env["KERASTUNER_ORACLE_PORT"] == str(port),
                    f"{where}: {role} does not point at the oracle on 127.0.0.1 and the given port.")
