@@ -191,8 +191,8 @@ def test_whole_numbers_follow_one_rule(value):
 
 
 @pytest.mark.parametrize("value,text", [(12.5, "not a whole number"), (True, "is a bool"),
-                                        (None, "is None"), ("12", "array of numbers"),
-                                        (np.nan, "NaN or infinity"), ([1, 2], "single number")])
+                                        (None, "is None"), ("12", "is a str; it should be one number"),
+                                        (np.nan, "NaN or infinity"), ([1, 2], "is a list")])
 def test_what_is_not_a_whole_number_is_named(value, text):
     with pytest.raises(Fail, match=text):
         Cases().whole(value, "n")

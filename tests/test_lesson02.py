@@ -239,7 +239,7 @@ WRONG = {
            ({**COUNTS, "conv_param_count": lambda k, c_in, filters: k * k * filters + filters},
             "conv_param_count(3, 3, 100)` is not the number"),
            ({**COUNTS, "conv_param_count": lambda k, c_in, filters: str((k * k * c_in + 1) * filters)},
-            "`conv_param_count(3, 3, 100)` should be an array of numbers, but it is a str"),
+            "`conv_param_count(3, 3, 100)` is a str; it should be one number"),
            ({**COUNTS, "dense_param_count": lambda h, w, c, units: (h * w + 1) * units},
             "dense_param_count(224, 224, 3, 100)` is not the number")],
 }

@@ -298,8 +298,7 @@ WRONG = {
            ({"head_params": lambda s, u, k, head: (s[0] * s[1] * s[2] + 1) * u + (u + 1) * k},
             "head_params((4, 4, 64), 128, 10, 'gap') gives 132,490, which is too many"),
            ({"head_params": lambda s, u, k, head: str(head_params(s, u, k, head))},
-            "head_params((4, 4, 64), 128, 10, 'flatten')` should be an array of numbers, but it "
-            "is a str")],
+            "head_params((4, 4, 64), 128, 10, 'flatten')` is a str; it should be one number")],
     "q6": [({"build_cnn": lambda head: _cnn(head, softmax=False)},
             "`build_cnn('flatten')` is missing an Activation after layer 7 (Dense)"),
            ({"build_cnn": lambda head: lesson04.reference_cnn("flatten")},

@@ -258,8 +258,11 @@ class Tester:
     def number(self, value, name: str) -> float:
         """The answer as one finite number (a Python or NumPy scalar, or a 0-d or 1-element
         array or tensor)."""
-        if isinstance(value, (bool, np.bool_)):
-            raise Fail(f"`{name}` is a bool; it should be a number.")
+        if isinstance(value, (bool, np.bool_, str, bytes, dict, list, tuple, set)) or callable(value):
+            if isinstance(value, (list, tuple)) and len(value) == 1:
+                value = value[0]
+            else:
+                raise Fail(f"`{name}` is a {type(value).__name__}; it should be one number.")
         arr = self.numbers(value, name)
         if arr.size != 1:
             raise Fail(f"`{name}` has shape {arr.shape}; it should be a single number.")
