@@ -49,7 +49,7 @@ def focal_loss(gamma):
     return loss
 
 
-# ------------------------------------------------------------------ correct answers written differently
+# ------------------------------------------------------------- correct answers, written differently
 def mse_tf(y_true, y_pred):
     return tf.reduce_mean(tf.square(y_pred - y_true), axis=-1)
 

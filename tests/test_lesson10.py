@@ -51,7 +51,7 @@ def adamw_step(w, g, state, lr, weight_decay=0.004, **adam):
     return adam_step(w - lr * weight_decay * w, g, state, lr, **adam)
 
 
-# ----------------------------------------------------------------------------- correct answers written differently
+# ------------------------------------------------------------- correct answers, written differently
 def sgd_step_dict_state(w, g, state, lr, momentum=0.0, nesterov=False):
     v = momentum * (state["velocity"] if state else 0.0) - lr * g   # a scalar 0 broadcasts
     step = momentum * v - lr * g if nesterov else v

@@ -95,7 +95,7 @@ def make_own_range_schedule(lr_min, lr_max, n_steps):
     return OwnRangeSchedule(lr_min, lr_max, n_steps)
 
 
-# ----------------------------------------------------------------------------- correct answers written differently
+# ------------------------------------------------------------- correct answers, written differently
 def piecewise_lr_comparisons(step, boundaries, values):
     interval = sum((np.asarray(step) > b).astype(int) for b in boundaries)  # boundaries passed
     return np.take(np.asarray(values, dtype=np.float64), interval)

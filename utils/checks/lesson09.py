@@ -222,8 +222,8 @@ def _multilabel_cases():
 
 
 @question(names=["bce_from_logits"], hints=[
-    "Each label is its own yes/no question: p = sigmoid(z), loss = -(y log p + (1 - y) log(1 - p)), "
-    "averaged over the labels (last axis).",
+    "Each label is its own yes/no question: p = sigmoid(z), "
+    "loss = -(y log p + (1 - y) log(1 - p)), averaged over the labels (last axis).",
     "With logits the stable form is max(z, 0) - z * y + log(1 + exp(-|z|)); it never "
     "exponentiates a large positive number.",
     "`np.maximum(z, 0) - z * y + np.log1p(np.exp(-np.abs(z)))`, then `.mean(axis=-1)`.",
