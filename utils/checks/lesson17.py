@@ -1,17 +1,18 @@
-"""Checks of lesson 17: transfer learning.
+"""Checks of lesson 17 · Transfer learning.
 
 The student's functions run on small Keras bases built here (Conv -> BatchNorm -> ReLU blocks with
 non-trivial moving statistics), so every expectation comes from the model itself: which weights
 are trainable, which layers are frozen, what the optimizer's learning rate is, what a forward pass
-gives. The keras.applications checks compare with MobileNetV2 and its own ``preprocess_input``.
+gives, what the compiled model logs. The keras.applications checks compare with MobileNetV2 and
+its own ``preprocess_input``.
 """
 from __future__ import annotations
 
 import socket
 
+import keras
 import numpy as np
 
-from .compare import as_array
 from .core import question
 
 APP_SIZE = 96  # MobileNetV2 input size used in the lesson
@@ -21,8 +22,7 @@ APP_SIZE = 96  # MobileNetV2 input size used in the lesson
 def tiny_base(shape=(10, 12, 1), widths=(4, 6), seed=0):
     """A small conv base like the lesson's: blocks Conv -> BatchNorm -> ReLU (-> MaxPool), BN
     moving statistics set to non-trivial values so that a change is easy to see."""
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     rng = np.random.default_rng(seed)
     inputs = keras.Input(shape)
@@ -45,8 +45,6 @@ def tiny_base(shape=(10, 12, 1), widths=(4, 6), seed=0):
 
 
 def _bn_layers(model):
-    import keras
-
     return [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
 
 
@@ -60,8 +58,6 @@ def _images(shape, n=6, seed=1):
 
 
 def _keras_model(t, value, call: str):
-    import keras
-
     if value is None:
         t.fail(f"`{call}` returned None: did you forget `return model`?")
     if not isinstance(value, keras.Model):
@@ -69,7 +65,7 @@ def _keras_model(t, value, call: str):
     return value
 
 
-def _shape_of(t, model, attr: str, call: str):
+def _model_shape(t, model, attr: str, call: str):
     try:
         return tuple(getattr(model, attr))
     except Exception:
@@ -111,8 +107,6 @@ def called_in_inference_mode(model, base, x) -> bool:
     """True if ``model`` runs ``base`` in inference mode: a functional model that calls it with
     ``training=False``, or any other model whose forward pass in training mode leaves the base's
     BatchNorm statistics alone even when the base is trainable."""
-    import keras
-
     flag = training_flag(model, base)
     if flag is False:
         return True
@@ -125,24 +119,23 @@ def called_in_inference_mode(model, base, x) -> bool:
 def _head_checks(t, model, base, num_classes, call: str, flatten: bool):
     """The cases shared by q2 and q6: frozen base inside, a new softmax head on flattened (q2) or
     globally averaged (q6) feature maps."""
-    t.case(base.trainable is False,
-           f"`{call}`: the base is still trainable; set `base.trainable = False` to freeze it.")
+    t.case(base.trainable is False, f"`{call}`: the base is still trainable: it was not frozen.")
     base_ids = {id(w) for w in base.weights}
     t.case(base_ids <= {id(w) for w in model.weights},
-           f"`{call}`: the model does not use the base's own weights; call the given `base` on "
-           "the inputs (do not rebuild or copy it).")
+           f"`{call}`: the model does not use the base's own weights (was the base rebuilt or "
+           "copied instead of being called on the inputs?).")
     features = int(np.prod(base.output_shape[1:])) if flatten else base.output_shape[-1]
     trainable = [tuple(w.shape) for w in model.trainable_weights]
     if any(id(w) in base_ids for w in model.trainable_weights):
-        t.case(False, f"`{call}`: some of the base's weights are trainable in the new model; "
-               "freeze the base before building the model.")
+        t.case(False, f"`{call}`: some of the base's weights are trainable in the new model.")
     elif len(trainable) != 2:
         t.case(False, f"`{call}`: the model has {len(trainable)} trainable weight tensors; only "
                "the new Dense layer (its kernel and its bias) should train.")
     elif trainable[0][0] != features:
         t.case(False, f"`{call}`: the new Dense layer gets {trainable[0][0]} inputs per image; " + (
-            "flatten the whole feature map (Flatten) before it." if flatten else
-            "pool the feature maps with GlobalAveragePooling2D first (one number per channel)."))
+            "the whole feature map is not flattened before it." if flatten else
+            "the feature maps are not averaged per channel before it (GlobalAveragePooling2D "
+            "gives one number per channel)."))
     else:
         t.case(trainable == [(features, num_classes), (num_classes,)],
                f"`{call}`: the trainable weights have shapes {trainable}; expected one Dense "
@@ -154,8 +147,8 @@ def _head_checks(t, model, base, num_classes, call: str, flatten: bool):
                f"{str(exc)[:120]}).")
     t.case(probs.shape == (2, num_classes) and np.all(probs >= 0)
            and np.allclose(probs.sum(axis=1), 1.0, atol=1e-4),
-           f"`{call}`: the outputs are not class probabilities; end with a Dense layer with "
-           "activation='softmax'.")
+           f"`{call}`: the outputs are not class probabilities (non-negative, summing to 1 per "
+           "image): is there no softmax at the end?")
 
 
 # ----------------------------------------------------------------------------- q1
@@ -169,8 +162,9 @@ def _reference_split(x, y, classes):
     "A boolean mask `np.isin(y, classes)` picks the examples whose label is one of `classes`.",
     "The new label of an example is the POSITION of its old label in `classes`: for "
     "classes=(7, 2) old label 7 becomes 0 and old label 2 becomes 1, whatever their order.",
-    "Build a lookup table `new = np.full(y.max() + 1, -1)`, set `new[list(classes)] = "
-    "np.arange(len(classes))`, then index it with the kept labels."])
+    "Build a lookup table `new = np.full(max(y.max(), max(classes)) + 1, -1)` (long enough for "
+    "every label and every class id), set `new[list(classes)] = np.arange(len(classes))`, then "
+    "index it with the kept labels: `new[y[keep]]`."])
 def q1(t, split_classes):
     """keep some classes and renumber their labels 0..K-1"""
     rng = np.random.default_rng(1501)
@@ -187,10 +181,8 @@ def q1(t, split_classes):
                    f"returned a {type(out).__name__}.")
         x_ref, y_ref = _reference_split(x, y, classes)
         t.array(out[0], x_ref, f"x_kept for {where}")
-        labels, problem = as_array(out[1], "y_new")
-        if problem:
-            t.case(False, problem)
-        elif labels.dtype.kind not in "iu":
+        labels = t.numbers(out[1], f"y_new for {where}")
+        if labels.dtype.kind not in "iu":
             t.case(False, f"`y_new` for {where} has dtype {labels.dtype}; labels are integers.")
         elif (labels.shape == y_ref.shape and np.array_equal(labels, y[np.isin(y, classes)])
               and not np.array_equal(labels, y_ref)):
@@ -210,7 +202,8 @@ def q1(t, split_classes):
     "Three steps: freeze (`base.trainable = False`), build a new graph on a fresh "
     "`keras.Input(shape=base.input_shape[1:])`, return `keras.Model(inputs, outputs)`.",
     "Call the base as `base(inputs, training=False)` so that it runs in inference mode, then "
-    "`Flatten()`, `Dropout(0.5)` and one `Dense(num_classes, activation='softmax')`.",
+    "`Flatten()`, `Dropout(0.5)` and one `Dense(num_classes, activation='softmax')`: "
+    "`x = base(inputs, training=False)`, `x = layers.Flatten()(x)`, ...",
     "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."], in_kernel=True)
 def q2(t, add_new_head):
     """freeze a pretrained base and put a new classifier head on it"""
@@ -219,19 +212,22 @@ def q2(t, add_new_head):
         before = _bn_stats(base)
         where = f"a base with input {shape} and {k} classes"
         model = _keras_model(t, t.call(add_new_head, base, k, where=where), "add_new_head")
-        in_shape = _shape_of(t, model, "input_shape", "add_new_head")
-        out_shape = _shape_of(t, model, "output_shape", "add_new_head")
+        in_shape = _model_shape(t, model, "input_shape", "add_new_head")
+        out_shape = _model_shape(t, model, "output_shape", "add_new_head")
         t.case(in_shape == (None,) + shape,
                f"on {where}: the model takes inputs of shape {in_shape}; it should take the "
                "base's input shape.")
         t.case(out_shape == (None, k), f"on {where}: the model outputs shape {out_shape}; it "
                "should give one probability per class.")
         _head_checks(t, model, base, k, "add_new_head", flatten=True)
+        rates = [layer.rate for layer in model.layers if isinstance(layer, keras.layers.Dropout)]
+        t.case(len(rates) == 1 and np.isclose(rates[0], 0.5),
+               f"on {where}: the head should hold one Dropout layer with rate 0.5, not "
+               + (f"rates {rates}." if rates else "none."))
         x = _images(shape)
         t.case(called_in_inference_mode(model, base, x),
-               f"on {where}: the base is not called with `training=False`; write "
-               "`base(inputs, training=False)` so that its BatchNorm layers stay in inference "
-               "mode.")
+               f"on {where}: the base is not called in inference mode (`training=False`) inside "
+               "the model, so its BatchNorm layers may use the statistics of each batch.")
         try:
             model(x, training=True)
         except Exception:
@@ -243,8 +239,6 @@ def q2(t, add_new_head):
 
 # ----------------------------------------------------------------------------- q3
 def _expected_trainable(base, n):
-    import keras
-
     top = base.layers[len(base.layers) - n:] if n > 0 else []
     return [layer for layer in top if not isinstance(layer, keras.layers.BatchNormalization)]
 
@@ -257,8 +251,6 @@ def _expected_trainable(base, n):
     "a frozen BatchNorm runs in inference mode and keeps its moving statistics."])
 def q3(t, unfreeze_top):
     """unfreeze only the top N layers of the base, BatchNorm layers excepted"""
-    import keras
-
     for n in (3, 0, 1, 6, 100):
         base = tiny_base(seed=n)
         base.trainable = False
@@ -275,10 +267,10 @@ def q3(t, unfreeze_top):
                    and not all(id(w) in got_ids for w in layer.weights)]
         if want_ids and not base.trainable:
             t.case(False, f"with {where}: `base.trainable` is still False, so no weight inside it "
-                   "can train; set `base.trainable = True` first.")
+                   "can train.")
         elif bn_open:
             t.case(False, f"with {where}: BatchNormalization layer(s) {bn_open} are trainable; "
-                   "keep every BatchNorm layer frozen.")
+                   "BatchNorm layers must stay frozen.")
         elif extra:
             t.case(False, f"with {where}: layer(s) {extra} are trainable but are not among the "
                    f"top {n} layers.")
@@ -291,8 +283,7 @@ def q3(t, unfreeze_top):
 
 # ----------------------------------------------------------------------------- q4
 def _head_model(base, k=3):
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     inputs = keras.Input(base.input_shape[1:])
     x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
@@ -308,8 +299,6 @@ def _head_model(base, k=3):
     "`metrics=['accuracy']`."], in_kernel=True)
 def q4(t, compile_for_fine_tuning):
     """recompile for fine-tuning with a low learning rate"""
-    import keras
-
     base = tiny_base(seed=4)
     base.trainable = False
     model = _head_model(base)
@@ -330,34 +319,39 @@ def q4(t, compile_for_fine_tuning):
     try:
         lr = float(np.asarray(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
     except Exception:
-        t.fail("the optimizer's learning rate could not be read; pass a number, e.g. "
-               "`keras.optimizers.Adam(1e-5)`.")
+        t.fail("the optimizer's learning rate could not be read as a number.")
     t.case(0 < lr <= 1e-4, f"the learning rate is {lr:g}; for fine-tuning it must be positive "
            "and at most 1e-4.")
     x, y = _images((10, 12, 1), n=8, seed=4), np.arange(8) % 3
     try:
         result = model.evaluate(x, y, verbose=0, return_dict=True)
     except Exception as exc:
-        t.fail(f"evaluating the compiled model on integer labels failed ({type(exc).__name__}); "
-               "use loss='sparse_categorical_crossentropy'.")
+        t.fail(f"evaluating the compiled model on integer labels failed ({type(exc).__name__}): "
+               "does its loss take class ids?")
     probs = keras.ops.convert_to_numpy(model(x))
     loss = float(np.mean(keras.ops.convert_to_numpy(
         keras.losses.sparse_categorical_crossentropy(y, probs))))
     t.case(np.isclose(result.get("loss", np.nan), loss, rtol=1e-3, atol=1e-4),
            "the compiled loss is not the sparse categorical cross-entropy of the probabilities.")
-    try:
-        metrics = model.get_compile_config().get("metrics")
+    accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
+    try:  # what this compile asked for (evaluate may still log the metrics of an older compile)
+        metrics = model.get_compile_config().get("metrics") or []
     except Exception:
-        metrics = None
-    t.case("acc" in str(metrics).lower(), "the model is compiled without an accuracy metric; add "
-           "metrics=['accuracy'].")
+        metrics = []
+    names = [m if isinstance(m, str) else m.get("config", {}).get("name") if isinstance(m, dict)
+             else None for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
+    if "accuracy" not in names or "accuracy" not in result:
+        t.case(False, "the compiled model logs no metric named 'accuracy'; the fine-tuning cell "
+               "reads 'accuracy' and 'val_accuracy' from the history.")
+    else:
+        t.case(np.isclose(result["accuracy"], accuracy, atol=1e-6),
+               "the metric named 'accuracy' is not the class accuracy of the probabilities "
+               "(a metric for other labels?).")
 
 
 # ----------------------------------------------------------------------------- q5
 def reference_app_inputs(images) -> np.ndarray:
     """What MobileNetV2 expects from grey 28x28 uint8 images: 96x96x3, its own preprocessing."""
-    import keras
-
     x = np.asarray(images, dtype="float32")[..., None]
     x = keras.ops.convert_to_numpy(keras.ops.image.resize(x, (APP_SIZE, APP_SIZE)))
     x = np.repeat(x, 3, axis=-1)
@@ -383,21 +377,18 @@ def q5(t, to_app_inputs):
         out = t.call(to_app_inputs, given, where=where)
         t.case(np.array_equal(given, batch), f"`to_app_inputs` changed its input ({where}); "
                "work on a float copy.")
-        arr, problem = as_array(out, "to_app_inputs(images)")
-        if problem:
-            t.fail(problem)
+        arr = t.numbers(out, "to_app_inputs(images)", finite=False)
         n = len(batch)
         if arr.shape != (n, APP_SIZE, APP_SIZE, 3):
             if arr.ndim == 4 and arr.shape[-1] == 1:
-                t.fail(f"on {where}: the output has one channel; MobileNetV2 needs 3 (repeat the "
-                       "grey channel).")
+                t.fail(f"on {where}: the output has one channel; MobileNetV2 needs 3.")
             t.fail(f"on {where}: the output has shape {arr.shape}; it should be "
                    f"(N, {APP_SIZE}, {APP_SIZE}, 3).")
         t.case(arr.dtype == np.float32, f"on {where}: the output has dtype {arr.dtype}; "
                "MobileNetV2 takes float32.")
         if np.all(np.isfinite(arr)) and arr.max() > 2:
-            t.case(False, f"on {where}: values go up to {arr.max():.0f}; apply "
-                   "mobilenet_v2.preprocess_input, which rescales pixels for MobileNetV2.")
+            t.case(False, f"on {where}: values go up to {arr.max():.0f}: the pixels are not "
+                   "rescaled the way MobileNetV2 expects (its preprocess_input).")
         elif np.all(np.isfinite(arr)) and arr.min() >= 0 and n > 0 and where != "white images":
             t.case(False, f"on {where}: no value is negative; MobileNetV2's preprocess_input "
                    "expects pixels 0..255 (do not divide by 255 first).")
@@ -417,8 +408,6 @@ def q5(t, to_app_inputs):
     "needs no network."])
 def q6(t, build_app_model):
     """MobileNetV2 from keras.applications as a frozen base with a new head"""
-    import keras
-
     old = socket.getdefaulttimeout()
     socket.setdefaulttimeout(5)  # an answer that ignores weights=None must not hang offline
     try:
@@ -432,15 +421,22 @@ def q6(t, build_app_model):
         t.fail("`build_app_model` does not contain a keras.applications.MobileNetV2 model "
                "called as one layer; build it and call it on the inputs.")
     base = bases[0]
-    if any(isinstance(layer, keras.layers.Dense) for layer in base.layers) or \
-            len(base.output_shape) != 4:
-        t.fail("the MobileNetV2 base still has ImageNet's classifier on top; build it with "
-               "include_top=False.")
-    in_shape = _shape_of(t, model, "input_shape", "build_app_model")
+    if any(isinstance(layer, keras.layers.Dense) for layer in base.layers):
+        t.fail("the MobileNetV2 base still has ImageNet's 1000-class classifier on top "
+               "(include_top).")
+    if len(base.output_shape) not in (2, 4):  # 2: pooling="avg" or "max" inside the base
+        t.fail(f"the MobileNetV2 base gives outputs of shape {base.output_shape}; feature maps "
+               "(N, 3, 3, 1280) were expected.")
+    pooled_by = base.get_config().get("layers", [{}])[-1].get("class_name", "") \
+        if len(base.output_shape) == 2 else ""
+    t.case(pooled_by in ("", "GlobalAveragePooling2D"),
+           "the MobileNetV2 base pools with the maximum (pooling='max'); the task averages each "
+           "channel.")
+    in_shape = _model_shape(t, model, "input_shape", "build_app_model")
     t.case(in_shape == (None, APP_SIZE, APP_SIZE, 3), f"the model takes inputs of shape "
            f"{in_shape}; it should take the {APP_SIZE}x{APP_SIZE}x3 images from exercise 5.")
-    t.case(_shape_of(t, model, "output_shape", "build_app_model") == (None, 4),
+    t.case(_model_shape(t, model, "output_shape", "build_app_model") == (None, 4),
            "the model does not output one probability per class (num_classes=4).")
     _head_checks(t, model, base, 4, "build_app_model", flatten=False)
     t.case(training_flag(model, base) is False,
-           "the MobileNetV2 base is not called with `training=False`.")
+           "the MobileNetV2 base is not called in inference mode (`training=False`).")
