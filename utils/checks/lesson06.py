@@ -1,9 +1,17 @@
-"""Checks of lesson 06 (normalization): batch norm in NumPy against Keras, layer/instance/group norm."""
+"""Checks of lesson 06 · Normalization.
+
+Expected values come from Keras: a ``BatchNormalization`` layer holding the student's gamma and
+beta (run with ``training=True`` and momentum 0 for the batch statistics, ``training=False`` with
+set moving statistics for inference, three training steps for the momentum update),
+``LayerNormalization`` and ``GroupNormalization`` for the axes and for group norm, and the
+lesson's CNN built here for the three block orders. Every formula with an ``eps`` is also run
+with another ``eps``.
+"""
 from __future__ import annotations
 
+import keras
 import numpy as np
 
-from .compare import as_array
 from .core import question
 
 ORDERS = ("conv-relu", "conv-bn-relu", "conv-relu-bn")
@@ -24,8 +32,6 @@ def _params(seed: int, channels: int):
 
 def _keras_bn(x, gamma, beta, eps, momentum=0.0, moving=None, training=True):
     """Run keras BatchNormalization on x with the given weights; return (output, layer)."""
-    import keras
-
     layer = keras.layers.BatchNormalization(epsilon=eps, momentum=momentum)
     layer.build(x.shape)
     layer.gamma.assign(gamma)
@@ -43,11 +49,6 @@ def _tuple(value, name: str, what: tuple, t):
         got = f"{len(value)} things" if isinstance(value, (tuple, list)) else f"a {type(value).__name__}"
         t.fail(f"`{name}` should return a tuple ({', '.join(what)}), but it returned {got}.")
     return value
-
-
-def _close(a, b) -> bool:
-    arr, problem = as_array(a, "answer")
-    return problem is None and arr.shape == np.shape(b) and np.allclose(arr, b, rtol=1e-4, atol=1e-4)
 
 
 # ----------------------------------------------------------------------------- q1
@@ -79,10 +80,12 @@ def q1(t, batchnorm_train):
         t.array(mean, np.asarray(layer.moving_mean), f"mean for {name}", rtol=1e-4, atol=1e-4)
         if not t.array(var, np.asarray(layer.moving_variance), f"var for {name}", rtol=1e-4,
                        atol=1e-4):
-            axes = tuple(range(x.ndim - 1))
-            if _close(var, x.astype(np.float64).var(axis=axes, ddof=1)):
-                t.fail(f"`var` for {name} is the unbiased variance (divided by count − 1); batch "
-                       "normalization divides by the count.")
+            unbiased = x.astype(np.float64).var(axis=tuple(range(x.ndim - 1)), ddof=1)
+            mistake = t.mistake(var, [(unbiased, f"`var` for {name} is the unbiased variance "
+                                       "(divided by count − 1); batch normalization divides by "
+                                       "the count.")], rtol=1e-4, atol=1e-4)
+            if mistake:
+                t.fail(mistake)
         t.array(y, expected, f"y for {name}", rtol=1e-4, atol=1e-4)
 
 
@@ -99,6 +102,7 @@ def q2(t, batchnorm_inference):
         ("a (3, 5, 7, 4) batch of non-square images", _data(11, (3, 5, 7, 4)), 1e-3),
         ("a single (1, 4, 4, 3) image", _data(12, (1, 4, 4, 3)), 1e-3),
         ("moving variances as small as eps", _data(13, (4, 2, 2, 6), scale=0.01), 1e-3),
+        ("eps=0.1 with moving variances of that size", _data(14, (5, 3, 3, 4), scale=0.3), 0.1),
     ]
     for k, (name, x, eps) in enumerate(cases):
         channels = x.shape[-1]
@@ -108,15 +112,19 @@ def q2(t, batchnorm_inference):
         moving_var = rng.uniform(0.5, 3.0, channels).astype(np.float32)
         if "small" in name:
             moving_var = rng.uniform(1e-4, 2e-3, channels).astype(np.float32)
+        if eps > 1e-3:
+            moving_var = rng.uniform(0.05, 0.2, channels).astype(np.float32)
         expected, _ = _keras_bn(x, gamma, beta, eps, moving=(moving_mean, moving_var),
                                 training=False)
         y = t.call(batchnorm_inference, x.copy(), gamma, beta, moving_mean.copy(),
                    moving_var.copy(), eps, where=name)
         if not t.array(y, expected, f"y for {name}", rtol=1e-4, atol=1e-4) and x.shape[0] > 1:
             with_batch_stats, _ = _keras_bn(x, gamma, beta, eps, training=True)
-            if _close(y, with_batch_stats):
-                t.fail(f"For {name} you normalized with the batch's own mean and variance; at "
-                       "inference use `moving_mean` and `moving_var`.")
+            mistake = t.mistake(y, [(with_batch_stats, f"For {name} you normalized with the "
+                                     "batch's own mean and variance; at inference use "
+                                     "`moving_mean` and `moving_var`.")], rtol=1e-4, atol=1e-4)
+            if mistake:
+                t.fail(mistake)
 
 
 # ----------------------------------------------------------------------------- q3
@@ -127,8 +135,6 @@ def q2(t, batchnorm_inference):
 ])
 def q3(t, update_moving_stats):
     """the momentum update of the moving statistics"""
-    import keras
-
     for momentum, shape in ((0.99, (16, 3)), (0.9, (4, 5, 3, 6)), (0.0, (8, 2))):
         name = f"momentum {momentum} on batches of shape {shape}"
         channels = shape[-1]
@@ -153,9 +159,12 @@ def q3(t, update_moving_stats):
                              f"new_var after step {step + 1}, {name}", rtol=1e-4, atol=1e-5)
             if not (mean_ok and var_ok):
                 swapped = (1 - momentum) * mean + momentum * batch_mean
-                if _close(answer[0], swapped):
-                    t.fail(f"The weights look swapped ({name}): `momentum` multiplies the OLD "
-                           "moving value, `1 - momentum` the batch value.")
+                mistake = t.mistake(answer[0], [(swapped, f"The weights look swapped ({name}): "
+                                                 "`momentum` multiplies the OLD moving value, "
+                                                 "`1 - momentum` the batch value.")],
+                                    rtol=1e-4, atol=1e-4)
+                if mistake:
+                    t.fail(mistake)
                 return
             mean, var = np.asarray(answer[0], np.float32), np.asarray(answer[1], np.float32)
 
@@ -175,21 +184,23 @@ def q4(t, steps_to_forget):
         while momentum ** expected >= fraction:
             expected += 1
         where = f"momentum={momentum}, fraction={fraction}"
-        k = t.call(steps_to_forget, momentum, fraction, where=where)
-        if isinstance(k, (bool, np.bool_)) or not isinstance(k, (int, np.integer)):
-            t.fail(f"`steps_to_forget({momentum}, {fraction})` should return an int, "
-                   f"not a {type(k).__name__}.")
+        k = t.whole(t.call(steps_to_forget, momentum, fraction, where=where),
+                    f"steps_to_forget({momentum}, {fraction})")
         t.case(k == expected, f"`steps_to_forget({momentum}, {fraction})` is wrong"
-               + (" by one" if abs(int(k) - expected) == 1 else "") + ".")
+               + (" by one" if abs(k - expected) == 1 else "") + ".")
 
 
 # ----------------------------------------------------------------------------- q5
 def _axes_of(value, kind: str, t):
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
-        value = (int(value),)
-    if not isinstance(value, (tuple, list)) or not value or not all(
-            isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in value):
+    """The axes of one entry as a tuple of axis numbers 0..3 (negative axes counted from the
+    end; a single axis may be given alone), or a FAIL."""
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        value = value.tolist()
+    if not isinstance(value, (tuple, list)):
+        value = (value,)
+    if not value or isinstance(value[0], (tuple, list)):
         t.fail(f"`norm_axes['{kind}']` should be a tuple of axis numbers, e.g. (1, 2).")
+    value = t.shape(value, f"norm_axes['{kind}']")
     if any(not -4 <= a <= 3 for a in value):
         t.fail(f"`norm_axes['{kind}']` names an axis that an (N, H, W, C) tensor does not have.")
     normal = [int(a) % 4 for a in value]
@@ -206,8 +217,6 @@ def _axes_of(value, kind: str, t):
 ])
 def q5(t, norm_axes):
     """which axes batch, layer and instance normalization average over"""
-    import keras
-
     if not isinstance(norm_axes, dict):
         t.fail(f"`norm_axes` should be a dict with keys {list(NORM_KINDS)}, "
                f"not a {type(norm_axes).__name__}.")
@@ -240,38 +249,39 @@ def q5(t, norm_axes):
 ])
 def q6(t, group_norm):
     """group normalization in NumPy (and layer/instance norm as its special cases)"""
-    import keras
-
     cases = [
-        ("shape (2, 4, 5, 6) with 3 groups", (2, 4, 5, 6), 3),
-        ("groups=1 (layer normalization) on shape (3, 4, 4, 4)", (3, 4, 4, 4), 1),
-        ("groups=C (instance normalization) on shape (2, 5, 3, 4)", (2, 5, 3, 4), 4),
-        ("a single (1, 3, 7, 8) image with 4 groups", (1, 3, 7, 8), 4),
+        ("shape (2, 4, 5, 6) with 3 groups", (2, 4, 5, 6), 3, 3.0, 1e-3),
+        ("groups=1 (layer normalization) on shape (3, 4, 4, 4)", (3, 4, 4, 4), 1, 3.0, 1e-3),
+        ("groups=C (instance normalization) on shape (2, 5, 3, 4)", (2, 5, 3, 4), 4, 3.0, 1e-3),
+        ("a single (1, 3, 7, 8) image with 4 groups", (1, 3, 7, 8), 4, 3.0, 1e-3),
+        ("eps=0.1 on shape (2, 3, 3, 6) with 2 groups and small values", (2, 3, 3, 6), 2, 0.3,
+         0.1),
     ]
-    for k, (name, shape, groups) in enumerate(cases):
-        x = _data(60 + k, shape)
+    for k, (name, shape, groups, scale, eps) in enumerate(cases):
+        x = _data(60 + k, shape, scale=scale)
         gamma, beta = _params(70 + k, shape[-1])
-        layer = keras.layers.GroupNormalization(groups=groups)
+        layer = keras.layers.GroupNormalization(groups=groups, epsilon=eps)
         layer.build(shape)
         layer.gamma.assign(gamma)
         layer.beta.assign(beta)
         expected = np.asarray(layer(x))
-        y = t.call(group_norm, x.copy(), groups, gamma, beta, 1e-3, where=name)
+        y = t.call(group_norm, x.copy(), groups, gamma, beta, eps, where=name)
         if not t.array(y, expected, f"y for {name}", rtol=1e-4, atol=1e-4) and 1 < groups < shape[-1]:
             n, h, w, c = shape
             strided = x.reshape(n, h, w, c // groups, groups)
             strided = (strided - strided.mean(axis=(1, 2, 3), keepdims=True)) / np.sqrt(
-                strided.var(axis=(1, 2, 3), keepdims=True) + 1e-3)
-            if _close(y, strided.reshape(shape) * gamma + beta):
-                t.fail(f"For {name} your groups take every G-th channel; a group is a run of "
-                       "consecutive channels (reshape to (N, H, W, groups, C // groups)).")
+                strided.var(axis=(1, 2, 3), keepdims=True) + eps)
+            mistake = t.mistake(y, [(strided.reshape(shape) * gamma + beta, f"For {name} your "
+                                     "groups take every G-th channel; a group is a run of "
+                                     "consecutive channels.")], rtol=1e-4, atol=1e-4)
+            if mistake:
+                t.fail(mistake)
 
 
 # ----------------------------------------------------------------------------- q7
 def reference_cnn(order: str):
     """The small CNN of the lesson's experiments, for one block order."""
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     model = keras.Sequential([keras.Input((28, 28, 1))])
     for filters in (16, 32):
