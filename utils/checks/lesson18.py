@@ -1,8 +1,11 @@
-"""Lesson 18 · Capstone: design, train, tune and report a CNN.
+"""Checks of lesson 18 · Capstone: design, train, tune and report a CNN.
 
 The data choice is checked with fake loaders that simulate a machine with or without each
-dataset. The augmentation pipeline, the schedule and the model are checked against Keras
-(``keras.optimizers.schedules.CosineDecay`` with warmup gives the expected learning rates).
+dataset, or with a broken file (an error that is not ``DatasetUnavailable`` must reach the
+reader). The augmentation pipeline, the schedule and the model are checked against Keras
+(``keras.optimizers.schedules.CosineDecay`` with warmup gives the expected learning rates) and
+against what the notebook's ``train()`` does with them (the schedule goes into ``AdamW``, the
+augmenter is the model's first layer).
 The graded model is the SAVED ``.keras`` file: it is loaded and scored on a fixed held-out set
 that every student has offline, the 2,000 official test images of the bundled Fashion-MNIST
 split (``utils.data.load_fashion_mnist()[1]``; 500 of them in smoke mode). No training happens
@@ -34,14 +37,13 @@ Give the grader a long enough ``--timeout`` (about 20 minutes per notebook on 2 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import keras
 import numpy as np
 
 from .. import config, data
 from ..grading.codec import Undecodable, load_keras_file
-from .core import question
+from .core import is_a, question, type_name
 
 GRADE_SMOKE = False
 PARAM_BUDGET = 1_500_000
@@ -54,12 +56,29 @@ SOURCES = ("cifar10", "fashion-full", "fashion-small")
 # JSON (the notebook writes capstone_report.json next to the model).
 GRADE_FROM_FILES = {"capstone_model_path": ".keras", "capstone_report": ".json"}
 
-# --------------------------------------------------------------------------------------- q1
-class _Loaders:
-    """Fake dataset loaders that record their calls; missing datasets raise ``unavailable``."""
 
-    def __init__(self, have_cifar: bool, have_full: bool, unavailable):
+# ----------------------------------------------------------------------------- helpers
+def _all_layers(model):
+    found = []
+    for layer in getattr(model, "layers", []):
+        found.append(layer)
+        if isinstance(layer, keras.Model):
+            found += _all_layers(layer)
+    return found
+
+
+# ----------------------------------------------------------------------------- q1
+class _BrokenFile(OSError):
+    """What a corrupted dataset file raises in the fake loaders: not a DatasetUnavailable."""
+
+
+class _Loaders:
+    """Fake dataset loaders that record their calls; missing datasets raise ``unavailable``,
+    the ``broken`` one (``"cifar10"`` or ``"fashion-full"``) raises :class:`_BrokenFile`."""
+
+    def __init__(self, have_cifar: bool, have_full: bool, unavailable, broken: str = ""):
         self.have_cifar, self.have_full, self.unavailable = have_cifar, have_full, unavailable
+        self.broken = broken
         self.calls: list[tuple[str, tuple, dict]] = []
         rng = np.random.default_rng(16)
         self.data = {
@@ -73,6 +92,8 @@ class _Loaders:
 
     def load_cifar10(self, *args, **kwargs):
         self.calls.append(("cifar10", args, kwargs))
+        if self.broken == "cifar10":
+            raise _BrokenFile("data/cifar10/data_batch_1 is truncated (a simulated broken file).")
         if not self.have_cifar:
             raise self.unavailable("CIFAR-10 is not on this (simulated) machine.")
         return self.data["cifar10"]
@@ -81,6 +102,9 @@ class _Loaders:
         self.calls.append(("fashion", args, kwargs))
         size = kwargs.get("size", args[0] if args else "small")
         if size == "full":
+            if self.broken == "fashion-full":
+                raise _BrokenFile("the full Fashion-MNIST file is truncated (a simulated broken "
+                                  "file).")
             if not self.have_full:
                 raise self.unavailable("The full Fashion-MNIST is not on this (simulated) machine.")
             return self.data["fashion-full"]
@@ -104,7 +128,8 @@ def _unavailable_class(fn):
 
 @question(names=["choose_data"], hints=[
     "Try the datasets from the best to the simplest: CIFAR-10, then the full Fashion-MNIST, "
-    "then the bundled subset. A missing dataset raises DatasetUnavailable: catch exactly that.",
+    "then the bundled subset. A missing dataset raises DatasetUnavailable: catch exactly that "
+    "(`except DatasetUnavailable:`), so that any other error still stops the notebook.",
     "Call the loaders you were given with download=False (the course must work offline): "
     "load_cifar10(download=False), load_fashion_mnist('full', download=False), and "
     "load_fashion_mnist('small') for the fallback.",
@@ -139,42 +164,66 @@ def q1(t, choose_data):
                f"On {where}: `reason` should be a sentence (a str) saying what was chosen and why.")
         downloads = [c for c in fake.calls if c[2].get("download", True) is not False
                      and (c[0] == "cifar10" or "full" in c[1] or c[2].get("size") == "full")]
-        t.case(not downloads, f"On {where}: call the CIFAR-10 and full Fashion-MNIST loaders with "
-               "download=False: the course must never wait for the network.")
+        t.case(not downloads, f"On {where}: the CIFAR-10 or full Fashion-MNIST loader was called "
+               "without download=False: the course must never wait for the network.")
+    for broken, have_cifar in (("cifar10", True), ("fashion-full", False)):
+        where = f"a machine whose {'CIFAR-10' if broken == 'cifar10' else 'full Fashion-MNIST'} " \
+                "file is broken (the loader raises an OSError, not DatasetUnavailable)"
+        fake = _Loaders(have_cifar, True, unavailable, broken=broken)
+        try:
+            choose_data(fake.load_cifar10, fake.load_fashion_mnist)
+            swallowed = True
+        except Exception:  # the error reached the caller, as it should
+            swallowed = False
+        t.case(not swallowed, f"On {where}: `choose_data` returned as if nothing had happened. "
+               "Only DatasetUnavailable means 'not on this machine'; other errors must stay "
+               "visible.")
 
 
-# --------------------------------------------------------------------------------------- q2
-def _layers_of(model):
-    return [layer for layer in getattr(model, "layers", [])]
+# ----------------------------------------------------------------------------- q2
+def _factors(value):
+    """A RandomTranslation factor as (lower, upper)."""
+    if isinstance(value, (list, tuple)) and len(value) == 2:
+        return tuple(value)
+    return (-value, value) if isinstance(value, (int, float)) else None
 
 
 @question(names=["make_augmenter"], hints=[
-    "keras.Sequential([...]) of preprocessing layers: keras.layers.RandomFlip and "
+    "keras.Sequential([...]) of exactly two preprocessing layers: keras.layers.RandomFlip and "
     "keras.layers.RandomTranslation.",
     "Clothes are photographed upright: flip left-right only (mode 'horizontal'); a vertical flip "
-    "would turn a shoe upside down. Keep the translation small (a factor of 0.05 to 0.1, i.e. 1.4 to 3 pixels).",
+    "would turn a shoe upside down. Translate by a factor of 0.05 in both directions "
+    "(height_factor and width_factor), about 1.4 pixels.",
+    "RandomTranslation fills the uncovered border with fill_mode='reflect' by default; the task "
+    "asks for zeros: `fill_mode='constant'` (its fill_value is 0 by default).",
 ])
 def q2(t, make_augmenter):
     """the augmentation pipeline: light, label-preserving, identity at inference"""
     augmenter = t.call(make_augmenter, where="make_augmenter()")
     if not isinstance(augmenter, keras.Sequential):
         t.fail(f"`make_augmenter()` should return a keras.Sequential, not a {type(augmenter).__name__}.")
-    layers = _layers_of(augmenter)
+    layers = list(augmenter.layers)
     flips = [layer for layer in layers if isinstance(layer, keras.layers.RandomFlip)]
     shifts = [layer for layer in layers if isinstance(layer, keras.layers.RandomTranslation)]
+    t.case(len(layers) == 2 and len(flips) == 1 and len(shifts) == 1,
+           f"The pipeline holds {len(layers)} layer(s) "
+           f"({', '.join(type(layer).__name__ for layer in layers) or 'none'}); the task asks for "
+           "exactly two, a RandomFlip and a RandomTranslation.")
     t.case(len(flips) == 1 and flips[0].get_config().get("mode") == "horizontal",
            "The pipeline should hold one RandomFlip with mode 'horizontal' (no vertical flip: "
            "an upside-down shoe is not a shoe the test set contains).")
-    factors = []
-    for layer in shifts:
-        config = layer.get_config()
-        for key in ("height_factor", "width_factor"):
-            value = config.get(key)
-            factors += list(value) if isinstance(value, (list, tuple)) else [value]
-    t.case(len(shifts) == 1 and all(isinstance(f, (int, float)) and abs(f) <= 0.15 for f in factors)
-           and any(f for f in factors),
-           "The pipeline should hold one RandomTranslation with small factors (at most 0.15 of "
-           "the image, i.e. about 4 pixels of 28).")
+    if len(shifts) == 1:
+        config = shifts[0].get_config()
+        factors = [_factors(config.get(key)) for key in ("height_factor", "width_factor")]
+        t.case(all(f is not None and np.allclose(f, (-0.05, 0.05)) for f in factors),
+               f"The RandomTranslation has factors {[config.get('height_factor'), config.get('width_factor')]}"
+               " (height, width); the task asks for up to 5 % of the height and of the width.")
+        t.case(config.get("fill_mode") == "constant" and config.get("fill_value", 0.0) == 0.0,
+               f"The RandomTranslation fills the uncovered border with fill_mode="
+               f"{config.get('fill_mode')!r} (fill_value {config.get('fill_value')!r}); the task "
+               "asks for zeros, the black background.")
+    else:
+        t.case(False, "The pipeline should hold one RandomTranslation.")
     rng = np.random.default_rng(2)
     for shape in [(8, 28, 28, 1), (4, 32, 32, 3)]:
         x = rng.random(shape).astype(np.float32)
@@ -194,16 +243,10 @@ def q2(t, make_augmenter):
                f"change a batch of shape {shape}, but it returned it unchanged.")
 
 
-# --------------------------------------------------------------------------------------- q3
-def _as_float(value):
-    try:
-        return float(keras.ops.convert_to_numpy(value))
-    except Exception:
-        return None
-
-
+# ----------------------------------------------------------------------------- q3
 @question(names=["make_schedule"], hints=[
-    "keras.optimizers.schedules.CosineDecay has warmup_target and warmup_steps arguments.",
+    "keras.optimizers.schedules.CosineDecay has warmup_target and warmup_steps arguments; it is a "
+    "LearningRateSchedule, which is what `train()` gives to AdamW.",
     "Warm up linearly from peak_lr / 10 to peak_lr during warmup_steps, then decay with a cosine "
     "from peak_lr to 0 over the remaining total_steps - warmup_steps steps.",
 ])
@@ -215,7 +258,18 @@ def q3(t, make_schedule):
         schedule = t.call(make_schedule, peak, total, warmup, where=where)
         if not callable(schedule):
             t.fail(f"{where} should return a schedule (callable on a step), "
-                   f"not a {type(schedule).__name__}.")
+                   f"not a {type_name(schedule)}.")
+        if not is_a(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            t.fail(f"{where} returned a {type_name(schedule)}, not a keras.optimizers.schedules."
+                   "LearningRateSchedule: `train()` passes it to AdamW(learning_rate=...), which "
+                   "calls any other function without a step and fails.")
+        try:
+            config = schedule.get_config()
+        except Exception as exc:
+            config = exc
+        t.case(isinstance(config, dict), f"{where}: the schedule's get_config() does not return "
+               "a dict, so `model.save` cannot store the optimizer in exercise 5 (a schedule "
+               "class of your own needs a get_config method).")
         reference = keras.optimizers.schedules.CosineDecay(
             initial_learning_rate=peak / 10, decay_steps=total - warmup, alpha=0.0,
             warmup_target=peak, warmup_steps=warmup)
@@ -223,16 +277,29 @@ def q3(t, make_schedule):
                         (warmup + total) // 2, total - 1, total})
         wrong = []
         for step in steps:
-            got = _as_float(t.call(schedule, step, where=f"step {step} of {where}"))
+            got = t.number(t.call(schedule, step, where=f"step {step} of {where}"),
+                           f"the learning rate at step {step} of {where}")
             want = float(keras.ops.convert_to_numpy(reference(step)))
-            if got is None or not math.isfinite(got) or not math.isclose(got, want, rel_tol=1e-4,
-                                                                           abs_tol=peak * 1e-6):
+            if not math.isclose(got, want, rel_tol=1e-4, abs_tol=peak * 1e-6):
                 wrong.append(step)
         t.case(not wrong, f"{where}: the learning rate is wrong at step(s) {wrong} "
                f"(warmup ends at step {warmup}, the decay ends at step {total}).")
 
 
-# --------------------------------------------------------------------------------------- q4
+# ----------------------------------------------------------------------------- q4
+def _starts_with_augmenter(model) -> bool:
+    """The first layer after the input is the augmenter (a nested model holding RandomFlip and
+    RandomTranslation), or the model starts with those two layers themselves."""
+    layers = [layer for layer in model.layers if not isinstance(layer, keras.layers.InputLayer)]
+    random = (keras.layers.RandomFlip, keras.layers.RandomTranslation)
+    if not layers:
+        return False
+    if isinstance(layers[0], keras.Model):
+        kinds = {type(layer) for layer in layers[0].layers}
+        return all(kind in kinds for kind in random)
+    return {type(layer) for layer in layers[:2]} == set(random)
+
+
 @question(names=["build_model"], hints=[
     "Stack blocks of Conv2D (padding='same', no bias) -> BatchNormalization -> ReLU, with "
     "MaxPooling2D between blocks; finish with Flatten or GlobalAveragePooling2D, Dropout and "
@@ -263,6 +330,10 @@ def q4(t, build_model):
         params = model.count_params()
         t.case(params < PARAM_BUDGET, f"{where}: the model has {params:,} parameters, over the "
                f"budget of {PARAM_BUDGET:,}.")
+        t.case(_starts_with_augmenter(model),
+               f"{where}: the model does not start with the augmenter of make_augmenter() (its "
+               "first layer after the input should be that pipeline, so that the saved model "
+               "carries it and switches it off at inference).")
         kinds = {type(layer).__name__ for layer in _all_layers(model)}
         t.case({"Conv2D", "BatchNormalization", "Dropout"} <= kinds,
                f"{where}: the model should use Conv2D, BatchNormalization and Dropout layers.")
@@ -280,16 +351,7 @@ def q4(t, build_model):
                "differ at inference: augmentation or dropout is active when training=False.")
 
 
-def _all_layers(model):
-    found = []
-    for layer in getattr(model, "layers", []):
-        found.append(layer)
-        if isinstance(layer, keras.Model):
-            found += _all_layers(layer)
-    return found
-
-
-# --------------------------------------------------------------------------------------- q5, q6
+# ----------------------------------------------------------------------------- q5, q6
 _SCORES: dict = {}
 
 
@@ -311,9 +373,9 @@ def _held_out(input_shape, full_here: bool):
 
 def _load_and_score(t, path_value, name: str):
     """(model, accuracy, held-out description, set name) of a saved model, or a FAIL."""
-    if not isinstance(path_value, (str, Path)):
-        t.fail(f"`{name}` should be the path of your saved model (a str or a Path), "
-               f"not a {type(path_value).__name__}.")
+    if not isinstance(path_value, str):  # a Path does not reach the grader's judge as data
+        t.fail(f"`{name}` should be the path of your saved model as a str, "
+               f"not a {type_name(path_value)}.")
     path = t.file(path_value, name)
     if path.suffix != ".keras":
         t.fail(f"`{name}` = {str(path_value)!r}: save the model in the Keras format, a file whose "
@@ -380,24 +442,29 @@ def q6(t, capstone_report, capstone_model_path):
         t.fail(f"`capstone_report` lacks the key(s) {missing}.")
     model, accuracy, description, _ = _load_and_score(t, capstone_model_path, "capstone_model_path")
     report = capstone_report
-    t.case(report["source"] in SOURCES, f"capstone_report['source'] should be one of {SOURCES}.")
-    t.case(isinstance(report["params"], (int, np.integer)) and report["params"] == model.count_params(),
+    if t.case(report["source"] in SOURCES,
+              f"capstone_report['source'] should be one of {SOURCES}."):
+        colour = tuple(model.input_shape[1:]) == (32, 32, 3)
+        t.case(colour == (report["source"] == "cifar10"),
+               f"capstone_report['source'] is {report['source']!r}, but the saved model takes "
+               f"images of shape {tuple(model.input_shape[1:])}.")
+    params = t.whole(report["params"], "capstone_report['params']")
+    t.case(params == model.count_params(),
            "capstone_report['params'] is not the parameter count of the saved model.")
-    t.case(isinstance(report["epochs"], (int, np.integer)) and report["epochs"] >= 1,
-           "capstone_report['epochs'] should be the number of epochs that ran (an int >= 1).")
-    t.case(_is_number(report["train_seconds"]) and report["train_seconds"] > 0,
-           "capstone_report['train_seconds'] should be the training time in seconds (> 0).")
-    for key in ("val_accuracy", "test_accuracy"):
-        t.case(_is_number(report[key]) and 0 <= report[key] <= 1,
+    epochs = t.whole(report["epochs"], "capstone_report['epochs']")
+    t.case(epochs >= 1, "capstone_report['epochs'] should be the number of epochs that ran (>= 1).")
+    seconds = t.number(report["train_seconds"], "capstone_report['train_seconds']")
+    t.case(seconds > 0, "capstone_report['train_seconds'] should be the training time in seconds "
+                        "(> 0).")
+    fractions = {key: t.number(report[key], f"capstone_report['{key}']")
+                 for key in ("val_accuracy", "test_accuracy")}
+    for key, value in fractions.items():
+        t.case(0 <= value <= 1,
                f"capstone_report['{key}'] should be a fraction in [0, 1] (not a percentage).")
     tolerance = 0.08 if config.smoke() else 0.02
-    test = report["test_accuracy"]
-    t.case(_is_number(test) and abs(test - accuracy) <= tolerance,
+    test = fractions["test_accuracy"]
+    t.case(abs(test - accuracy) <= tolerance,
            f"capstone_report['test_accuracy'] differs from the saved model's accuracy on "
            f"{description} by more than {tolerance}. Did you "
            "save a different model, or report a validation or training accuracy?")
 
-
-def _is_number(value) -> bool:
-    return (isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-            and math.isfinite(float(value)))
