@@ -263,6 +263,17 @@ def piecewise_boundary_in_next_interval(step, boundaries, values):
     return np.asarray(values, dtype=float)[np.searchsorted(boundaries, step, side="right")]
 
 
+def piecewise_digitize(step, boundaries, values):   # np.digitize puts a boundary step after it
+    return np.asarray(values, dtype=float)[np.digitize(step, boundaries)]
+
+
+def piecewise_python_if(step, boundaries, values):
+    for boundary, value in zip(boundaries, values):
+        if step <= boundary:
+            return value
+    return values[-1]
+
+
 def exponential_rounds(step, initial_lr, decay_steps, decay_rate, staircase=False):
     p = np.asarray(step, dtype=float) / decay_steps
     return initial_lr * decay_rate ** (np.round(p) if staircase else p)
@@ -372,7 +383,9 @@ def range_plain_function(lr_min, lr_max, n_steps):
 
 
 WRONG = {
-    "q1": [(piecewise_boundary_in_next_interval, "First wrong step: 100.")],
+    "q1": [(piecewise_boundary_in_next_interval, "First wrong step: 100."),
+           (piecewise_digitize, "First wrong step: 100."),
+           (piecewise_python_if, "raised ValueError")],
     "q2": [(exponential_rounds, "staircase=True"),
            (exponential_per_step, "decay_steps=100")],
     "q3": [(cosine_not_clipped, "steps up to 198"),
