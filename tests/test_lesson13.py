@@ -48,13 +48,6 @@ def vgg_no_pool(x, filters, n_convs):
     return x
 
 
-def vgg_strided_conv(x, filters, n_convs):  # downsamples with a stride-2 convolution instead
-    for i in range(n_convs):
-        x = layers.Conv2D(filters, 3, strides=2 if i == n_convs - 1 else 1, padding="same",
-                          activation="relu")(x)
-    return x
-
-
 def vgg_pool_before_relu(x, filters, n_convs):
     for i in range(n_convs):
         x = layers.Conv2D(filters, 3, padding="same")(x)
@@ -237,29 +230,6 @@ def bottleneck_with_biases(x, filters, stride=1):
     return layers.ReLU()(layers.Add()([y, shortcut]))
 
 
-def bottleneck_no_expansion(x, filters, stride=1):  # last 1x1 keeps `filters` channels
-    shortcut = x
-    if stride != 1 or x.shape[-1] != filters:
-        shortcut = layers.BatchNormalization()(
-            layers.Conv2D(filters, 1, strides=stride, use_bias=False)(x))
-    y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(x)))
-    y = layers.ReLU()(layers.BatchNormalization()(
-        layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(y)))
-    y = layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(y))
-    return layers.ReLU()(layers.Add()([y, shortcut]))
-
-
-def bottleneck_bn_after_add(x, filters, stride=1):  # BN of the main path moved after the sum
-    shortcut = x
-    if stride != 1 or x.shape[-1] != 4 * filters:
-        shortcut = layers.Conv2D(4 * filters, 1, strides=stride, use_bias=False)(x)
-    y = layers.ReLU()(layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(x)))
-    y = layers.ReLU()(layers.BatchNormalization()(
-        layers.Conv2D(filters, 3, strides=stride, padding="same", use_bias=False)(y)))
-    y = layers.Conv2D(4 * filters, 1, use_bias=False)(y)
-    return layers.ReLU()(layers.BatchNormalization()(layers.Add()([y, shortcut])))
-
-
 # ----------------------------------------------------------------------------- q4 inverted residual
 def inverted_residual(x, expansion, filters, stride=1):
     c_in = x.shape[-1]
@@ -349,17 +319,6 @@ def ir_never_adds(x, expansion, filters, stride=1):
     y = layers.ReLU(6.0)(layers.BatchNormalization()(
         layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)))
     return layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(y))
-
-
-def ir_expands_by_filters(x, expansion, filters, stride=1):  # expansion * filters, not * C_in
-    c_in = x.shape[-1]
-    y = x
-    if expansion != 1:
-        y = layers.ReLU(6.0)(layers.BatchNormalization()(layers.Conv2D(filters * expansion, 1, use_bias=False)(y)))
-    y = layers.ReLU(6.0)(layers.BatchNormalization()(
-        layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)))
-    y = layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(y))
-    return layers.Add()([x, y]) if stride == 1 and c_in == filters else y
 
 
 # ----------------------------------------------------------------------------- q5 counts
@@ -473,15 +432,6 @@ def stages_first_layer(model):
     return stages
 
 
-def stages_every_size(model):  # every distinct spatial size, padding layers included
-    seen = {}
-    for layer in model.layers:
-        shape = layer.output.shape
-        if len(shape) == 4 and tuple(shape[1:3]) != tuple(model.input_shape[1:3]):
-            seen[tuple(shape[1:3])] = tuple(shape[1:])
-    return list(seen.values())
-
-
 def stages_with_batch(model):
     return [(None,) + s for s in stage_shapes(model)]
 
@@ -517,7 +467,6 @@ WRONG = [
     (q1, vgg_5x5, "not every convolution is 3x3"),
     (q1, vgg_valid, "padding='same'"),
     (q1, vgg_no_pool, "should end with one 2x2 max pooling"),
-    (q1, vgg_strided_conv, "should end with one 2x2 max pooling"),
     (q1, vgg_pool_before_relu, "should end with one 2x2 max pooling"),
     (q1, vgg_no_bias, "`use_bias` = False"),
     (q1, vgg_returns_model, "not a model or a layer"),
@@ -530,14 +479,11 @@ WRONG = [
     (q3, bottleneck_projects_only_on_stride, "raised ValueError"),
     (q3, bottleneck_relu_before_add, "it needs three"),
     (q3, bottleneck_with_biases, "use_bias=False"),
-    (q3, bottleneck_no_expansion, "4 * filters channels"),
-    (q3, bottleneck_bn_after_add, "one follows every convolution"),
     (q4, ir_relu_after_projection, "the projection stays linear"),
     (q4, ir_plain_relu, "plain ReLU"),
     (q4, ir_full_conv, "DepthwiseConv2D"),
     (q4, ir_always_expands, "no expansion when expansion == 1"),
     (q4, ir_never_adds, "the input is added back"),
-    (q4, ir_expands_by_filters, "expansion * C_in"),
     (q5, dict(Q5, conv_cost=conv_cost_no_bias), "the default is bias=True"),
     (q5, dict(Q5, conv_cost=conv_cost_bias_as_mac), "biases are not multiply-adds"),
     (q5, dict(Q5, conv_cost=conv_cost_k_not_squared), "parameter count differs"),
@@ -549,7 +495,6 @@ WRONG = [
     (q5, dict(Q5, costlier="B"), "`costlier` = 'B'"),
     (q5, dict(Q5, costlier="layer A"), "one of the strings"),
     (q6, stages_first_layer, "take the LAST layer"),
-    (q6, stages_every_size, "found"),
     (q6, stages_with_batch, "leave out the batch axis"),
     (q6, stages_from_input, "one per halving of the input size"),
 ]
