@@ -19,6 +19,7 @@ import os
 import tempfile
 from unittest import mock
 
+import keras
 import numpy as np
 
 from .core import question
@@ -70,8 +71,6 @@ def _reference_space():
 
 
 def _reference_cnn(values):
-    import keras
-
     layers = [keras.Input((28, 28, 1)),
               keras.layers.Conv2D(values["filters"], 3, activation="relu"),
               keras.layers.MaxPooling2D(2), keras.layers.Flatten(),
@@ -167,7 +166,6 @@ def _compile_problem(model, values, where) -> str | None:
     "'val_accuracy' is the metric named 'accuracy' on the validation data)."])
 def q1(t, build_cnn):
     """a CNN search space with a conditional hyperparameter"""
-    import keras
     import keras_tuner as kt
 
     if not callable(build_cnn):
@@ -454,7 +452,6 @@ def _fit_call(t, hypermodel, hp, where):
     "from it."], in_kernel=True)
 def q5(t, BatchSizeHyperModel):
     """tune the batch size by overriding HyperModel.fit"""
-    import keras
     import keras_tuner as kt
 
     if not (isinstance(BatchSizeHyperModel, type)
