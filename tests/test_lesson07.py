@@ -1,17 +1,16 @@
-"""Lesson 07 checks: the reference answers PASS, plausible student mistakes FAIL with a clear message."""
+"""Lesson 07 checks: correct answers PASS, plausible student mistakes FAIL with a clear message."""
+import keras
 import numpy as np
 import pytest
-from helpers import assert_judge_agrees, assert_covers_every_question, assert_fails_with
+import tensorflow as tf
+from helpers import answer_tests, assert_covers_every_question, assert_fails_with, assert_judge_agrees
+from keras import layers
 
 from utils.checks import PASS
 from utils.checks import lesson07 as L
 
 
-# ----------------------------------------------------------------------------- reference answers
-def build_standard_cnn():
-    return L.reference_standard_cnn()
-
-
+# ----------------------------------------------------------------------------- correct answers
 def confusion_matrix(y_true, y_pred, num_classes):
     cm = np.zeros((num_classes, num_classes), dtype=int)
     np.add.at(cm, (np.asarray(y_true, dtype=int), np.asarray(y_pred, dtype=int)), 1)
@@ -19,10 +18,8 @@ def confusion_matrix(y_true, y_pred, num_classes):
 
 
 def feature_maps(model, image, layer_name):
-    import keras
-
-    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
-    return probe.predict(image[None], verbose=0)[0]
+    probe = keras.Model(model.inputs[0], model.get_layer(layer_name).output)
+    return np.asarray(probe(image[None]))[0]
 
 
 def to_pm1(x):
@@ -30,88 +27,142 @@ def to_pm1(x):
     return (x[..., None] if x.ndim == 3 else x) / 127.5 - 1.0
 
 
-def tiny_cnn(compiled=True, softmax=True, input_shape=(28, 28, 1)):
-    import keras
-    from keras import layers
+def standard_cnn_functional():
+    """The functional API, ReLU as TensorFlow functions, the softmax as tf.nn.softmax."""
+    inputs = keras.Input((28, 28, 1))
+    x = inputs
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
+        x = layers.BatchNormalization(momentum=0.9)(x)
+        x = layers.Activation(tf.nn.relu)(x)
+        x = layers.MaxPooling2D(pool_size=(2, 2))(x)
+    x = layers.Dense(128, activation=tf.nn.relu)(layers.Flatten()(x))
+    outputs = layers.Dense(10, activation=tf.nn.softmax)(layers.Dropout(0.3)(x))
+    return keras.Model(inputs, outputs)
 
-    keras.utils.set_random_seed(0)
-    model = keras.Sequential([keras.Input(input_shape), layers.Conv2D(8, 3, activation="relu"), layers.MaxPooling2D(4),
-                              layers.Flatten(), layers.Dense(10, activation="softmax" if softmax else None)])
-    if compiled:
-        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+
+def standard_cnn_separate_activations():
+    """Sequential with add(), every activation a layer of its own, a compiled model."""
+    model = keras.Sequential()
+    model.add(keras.Input(shape=(28, 28, 1)))
+    for filters in (32, 64):
+        model.add(layers.Conv2D(filters, (3, 3), strides=1, padding="same", use_bias=False))
+        model.add(layers.BatchNormalization(momentum=0.9))
+        model.add(layers.Activation("relu"))
+        model.add(layers.MaxPooling2D(2, strides=2))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(128))
+    model.add(layers.ReLU())
+    model.add(layers.Dropout(rate=0.3))
+    model.add(layers.Dense(10))
+    model.add(layers.Softmax())
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
     return model
 
 
-@pytest.fixture(scope="module")
-def trained():
-    """A small CNN trained for 2 epochs on the bundled data (about 80% test accuracy), and its history."""
-    from utils.data import load_fashion_mnist, to_float_images
-
-    (x, y), _ = load_fashion_mnist()
-    model = tiny_cnn()
-    history = model.fit(to_float_images(x), y, epochs=2, batch_size=64, verbose=0)
-    return model, history
+def confusion_float_loop(y_true, y_pred, num_classes):
+    cm = np.zeros((num_classes, num_classes))          # float counts with whole values
+    for true, pred in zip(y_true, y_pred):
+        cm[int(true), int(pred)] += 1
+    return cm
 
 
-CORRECT = {
-    "q1": {"build_standard_cnn": build_standard_cnn},
-    "q2": {"confusion_matrix": confusion_matrix},
-    "q3": {"feature_maps": feature_maps},
-    "q4": {"to_pm1": to_pm1},
-    "q5": {"cifar_reference_model": L.reference_cifar_model},
-}
+def confusion_bincount(y_true, y_pred, num_classes):
+    flat = np.asarray(y_true, dtype=np.int64) * num_classes + np.asarray(y_pred, dtype=np.int64)
+    return np.bincount(flat, minlength=num_classes ** 2).reshape(num_classes, num_classes)
 
 
-@pytest.mark.parametrize("key", CORRECT)
-def test_correct_answers_pass(key):
-    result = getattr(L, key).evaluate(namespace={}, **CORRECT[key])
-    assert result.status == PASS, result.messages
+def confusion_tf(y_true, y_pred, num_classes):
+    return tf.math.confusion_matrix(y_true.astype(np.int32), y_pred.astype(np.int32),
+                                    num_classes=num_classes)
 
 
-@pytest.mark.parametrize("key", CORRECT)
-def test_judge_gives_the_same_verdict(key):
-    assert_judge_agrees(getattr(L, key), CORRECT[key])
+def maps_by_predict(model, image, layer_name):
+    probe = keras.Model(model.inputs, model.get_layer(layer_name).output)
+    return probe.predict(image[None], verbose=0)[0]
 
 
-def test_judge_agrees_on_the_free_design(trained, monkeypatch):
-    monkeypatch.setenv("COURSE_SMOKE", "1")
-    assert_judge_agrees(L.q6, {"model": trained[0], "history": trained[1]})
+def maps_layer_by_layer(model, image, layer_name):
+    x = image[None]
+    for layer in model.layers:
+        x = layer(x)
+        if layer.name == layer_name:
+            return x[0]                                  # a tensor
 
 
-def test_free_design_passes_in_smoke_mode(trained, monkeypatch):
-    monkeypatch.setenv("COURSE_SMOKE", "1")
-    result = L.q6.evaluate(namespace={}, model=trained[0], history=trained[1])
-    assert result.status == PASS, result.messages
+def pm1_rescaling(x):
+    x = np.asarray(x)
+    x = x[..., None] if x.ndim == 3 else x
+    return keras.layers.Rescaling(1 / 127.5, offset=-1.0)(x.astype("float32"))
 
 
-def test_free_design_passes_above_the_threshold(trained, monkeypatch):
-    monkeypatch.delenv("COURSE_SMOKE", raising=False)
-    monkeypatch.setattr(L, "ACCURACY_THRESHOLD", 0.7)   # the small trained CNN is above 0.7
-    result = L.q6.evaluate(namespace={}, model=trained[0], history=trained[1].history)
-    assert result.status == PASS, result.messages
+def pm1_centred(x):
+    x = x.astype(np.float32)
+    return np.expand_dims((x - 127.5) / 127.5, -1) if x.ndim == 3 else (x - 127.5) / 127.5
 
 
-def test_free_design_below_the_threshold_fails(trained, monkeypatch):
-    monkeypatch.delenv("COURSE_SMOKE", raising=False)
-    assert_fails_with(L.q6, {"model": trained[0], "history": trained[1]}, "the threshold is 85.5%")
+def cifar_functional(input_shape):
+    inputs = keras.Input(input_shape)
+    x = layers.Conv2D(32, 3, padding="same", activation=tf.nn.relu)(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, padding="same", activation=tf.nn.relu)(x)
+    x = layers.Flatten()(layers.MaxPooling2D(2)(x))
+    x = layers.Dense(128, activation=tf.nn.relu)(x)
+    model = keras.Model(inputs, layers.Dense(10, activation=tf.nn.softmax)(x))
+    model.compile(optimizer="adam", loss=keras.losses.SparseCategoricalCrossentropy(),
+                  metrics=[keras.metrics.SparseCategoricalAccuracy()])
+    return model
+
+
+def cifar_separate_activations(input_shape):
+    model = keras.Sequential([keras.Input(input_shape)])
+    for filters in (32, 64):
+        model.add(layers.Conv2D(filters, 3, padding="same"))
+        model.add(layers.Activation("relu"))
+        model.add(layers.MaxPooling2D())
+    model.add(layers.Flatten())
+    model.add(layers.Dense(128))
+    model.add(layers.ReLU())
+    model.add(layers.Dense(10))
+    model.add(layers.Activation("softmax"))
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=0.001),
+                  loss=keras.losses.SparseCategoricalCrossentropy(from_logits=False),
+                  metrics=["acc"])
+    return model
+
+
+def cifar_loss_function(input_shape):
+    """Compiled with the loss as a Keras function rather than a string or an object."""
+    model = L.reference_cifar_model(input_shape)
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.sparse_categorical_crossentropy, metrics=["accuracy"])
+    return model
+
+
+CORRECT = [
+    ("q1", L.reference_standard_cnn), ("q1", standard_cnn_functional),
+    ("q1", standard_cnn_separate_activations),
+    ("q2", confusion_matrix), ("q2", confusion_float_loop), ("q2", confusion_bincount),
+    ("q2", confusion_tf),
+    ("q3", feature_maps), ("q3", maps_by_predict), ("q3", maps_layer_by_layer),
+    ("q4", to_pm1), ("q4", pm1_rescaling), ("q4", pm1_centred),
+    ("q5", L.reference_cifar_model), ("q5", cifar_functional), ("q5", cifar_separate_activations),
+]
 
 
 # ----------------------------------------------------------------------------- wrong answers
 def standard_cnn_variant(kind, key, value):
     """The required model with one setting of every layer of one type changed."""
-    import keras
-
-    config = L.reference_standard_cnn().get_config()
-    for layer in config["layers"]:
-        if layer["class_name"] == kind:
-            layer["config"][key] = value
-    return keras.Sequential.from_config(config)
+    def build():
+        config = L.reference_standard_cnn().get_config()
+        for layer in config["layers"]:
+            if layer["class_name"] == kind:
+                layer["config"][key] = value
+        return keras.Sequential.from_config(config)
+    return build
 
 
 def standard_cnn_gap():
-    import keras
-    from keras import layers
-
     model = keras.Sequential([keras.Input((28, 28, 1))])
     for filters in (32, 64):
         model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
@@ -122,6 +173,18 @@ def standard_cnn_gap():
                   layers.Dropout(0.3), layers.Dense(10, activation="softmax")):
         model.add(layer)
     return model
+
+
+def standard_cnn_without_dropout():
+    model = L.reference_standard_cnn()
+    return keras.Sequential([keras.Input((28, 28, 1))]
+                            + [x for x in model.layers if type(x).__name__ != "Dropout"])
+
+
+def standard_cnn_sigmoid_output():
+    config = L.reference_standard_cnn().get_config()
+    config["layers"][-1]["config"]["activation"] = "sigmoid"
+    return keras.Sequential.from_config(config)
 
 
 def cm_transposed(y_true, y_pred, num_classes):
@@ -139,14 +202,28 @@ def cm_uint8_bincount(y_true, y_pred, num_classes):
     return np.bincount(flat, minlength=num_classes ** 2)[: num_classes ** 2].reshape(num_classes, num_classes)
 
 
-def maps_with_batch_axis(model, image, layer_name):
-    import keras
+def cm_row_normalized(y_true, y_pred, num_classes):
+    cm = confusion_matrix(y_true, y_pred, num_classes).astype(float)
+    return cm / np.maximum(cm.sum(axis=1, keepdims=True), 1)
 
-    return keras.Model(model.inputs, model.get_layer(layer_name).output).predict(image[None], verbose=0)
+
+def cm_present_classes_only(y_true, y_pred, num_classes):
+    k = int(max(y_true.max(), y_pred.max())) + 1
+    return confusion_matrix(y_true, y_pred, k)
+
+
+def maps_with_batch_axis(model, image, layer_name):
+    return np.asarray(keras.Model(model.inputs, model.get_layer(layer_name).output)(image[None]))
 
 
 def maps_of_whole_model(model, image, layer_name):
     return np.asarray(model(image[None]))[0]
+
+
+def maps_one_layer_too_far(model, image, layer_name):
+    names = [layer.name for layer in model.layers]
+    after = model.layers[names.index(layer_name) + 1]
+    return np.asarray(keras.Model(model.inputs, after.output)(image[None]))[0]
 
 
 def pm1_uint8_overflow(x):
@@ -168,8 +245,6 @@ def pm1_no_channel(x):
 
 def cifar_variant(valid=False, optimizer=None, loss="sparse_categorical_crossentropy",
                   compile_model=True, metrics=("accuracy",)):
-    import keras
-
     def build(input_shape):
         model = L.reference_cifar_model(input_shape)
         if valid:
@@ -188,62 +263,200 @@ def cifar_variant(valid=False, optimizer=None, loss="sparse_categorical_crossent
     return build
 
 
-def _untrained():
-    return tiny_cnn()
-
-
-def _no_softmax():
-    return tiny_cnn(softmax=False)
+def cifar_fixed_input(input_shape):
+    return L.reference_cifar_model((32, 32, 3))
 
 
 WRONG = {
-    "q1": [(lambda: {"build_standard_cnn": lambda: standard_cnn_variant("Conv2D", "use_bias", True)},
-            "`use_bias` = True"),
-           (lambda: {"build_standard_cnn": lambda: standard_cnn_variant("Dropout", "rate", 0.5)},
-            "`rate` = 0.5"),
-           (lambda: {"build_standard_cnn": lambda: standard_cnn_variant(
-               "BatchNormalization", "momentum", 0.99)}, "`momentum` = 0.99"),
-           (lambda: {"build_standard_cnn": standard_cnn_gap}, "GlobalAveragePooling2D")],
-    "q2": [(lambda: {"confusion_matrix": cm_transposed}, "rows and columns are swapped"),
-           (lambda: {"confusion_matrix": cm_fancy_index}, "300 labels of 10 classes"),
-           (lambda: {"confusion_matrix": cm_uint8_bincount}, "uint8 labels of 20 classes")],
-    "q3": [(lambda: {"feature_maps": maps_with_batch_axis}, "has shape (1, 10, 8, 4)"),
-           (lambda: {"feature_maps": maps_of_whole_model}, "layer 'conv_a'")],
-    "q4": [(lambda: {"to_pm1": pm1_uint8_overflow}, "to_pm1(x) for every grey level"),
-           (lambda: {"to_pm1": pm1_no_shift}, "is wrong at"),
-           (lambda: {"to_pm1": pm1_float64}, "dtype float64"),
-           (lambda: {"to_pm1": pm1_no_channel}, "should have shape (1, 16, 16, 1)")],
-    "q5": [(lambda: {"cifar_reference_model": cifar_variant(valid=True)}, "`padding` = 'valid'"),
-           (lambda: {"cifar_reference_model": cifar_variant(compile_model=False)}, "not compiled"),
-           (lambda: {"cifar_reference_model": cifar_variant(optimizer="sgd")}, "compiled with SGD"),
-           (lambda: {"cifar_reference_model": cifar_variant(optimizer=__import__("keras").optimizers.Adam(1e-2))},
-            "wrong learning rate"),
-           (lambda: {"cifar_reference_model": cifar_variant(loss="categorical_crossentropy")},
+    "q1": [(standard_cnn_variant("Conv2D", "use_bias", True), "`use_bias` = True"),
+           (standard_cnn_variant("Dropout", "rate", 0.5), "`rate` = 0.5"),
+           (standard_cnn_variant("BatchNormalization", "momentum", 0.99), "`momentum` = 0.99"),
+           (standard_cnn_gap, "layer 9 (GlobalAveragePooling2D)"),
+           (standard_cnn_without_dropout, "is missing a Dropout after layer 10 (Dense)"),
+           (standard_cnn_sigmoid_output, "layer 12 (Dense) of `build_standard_cnn()` uses "
+                                         "activation 'sigmoid'")],
+    "q2": [(cm_transposed, "rows and columns are swapped"),
+           (cm_fancy_index, "300 labels of 10 classes"),
+           (cm_uint8_bincount, "uint8 labels of 20 classes"),
+           (cm_row_normalized, "holds fractions"),
+           (cm_present_classes_only, "4 classes when only classes 0 and 1 occur")],
+    "q3": [(maps_with_batch_axis, "has shape (1, 10, 8, 4)"),
+           (maps_of_whole_model, "layer 'conv_a'"),
+           (maps_one_layer_too_far, "feature_maps at layer 'conv_a'")],
+    "q4": [(pm1_uint8_overflow, "to_pm1(x) for every grey level"),
+           (pm1_no_shift, "is wrong at"),
+           (pm1_float64, "dtype float64"),
+           (pm1_no_channel, "should have shape (1, 16, 16, 1)")],
+    "q5": [(cifar_variant(valid=True), "`padding` = 'valid'"),
+           (cifar_variant(compile_model=False), "not compiled"),
+           (cifar_variant(optimizer="sgd"), "compiled with SGD"),
+           (cifar_variant(optimizer=keras.optimizers.Adam(1e-2)), "wrong learning rate"),
+           (cifar_variant(loss="categorical_crossentropy"), "not sparse categorical cross-entropy"),
+           (cifar_variant(loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True)),
             "not sparse categorical cross-entropy"),
-           (lambda: {"cifar_reference_model": cifar_variant(
-               loss=__import__("keras").losses.SparseCategoricalCrossentropy(from_logits=True))},
-            "not sparse categorical cross-entropy"),
-           (lambda: {"cifar_reference_model": cifar_variant(metrics=())}, "does not track accuracy")],
-    "q6": [(lambda: {"model": _untrained(), "history": {"loss": [2.3, 2.2]}}, "the threshold is 85.5%"),
-           (lambda: {"model": _no_softmax(), "history": {"loss": [2.3, 2.2]}}, "not probabilities"),
-           (lambda: {"model": tiny_cnn(compiled=False), "history": {"loss": [2.3, 2.2]}}, "not compiled"),
-           (lambda: {"model": _untrained(), "history": {"loss": [1.0, 1.2]}}, "did not fall"),
-           (lambda: {"model": _untrained(), "history": {"loss": [float("nan")]}}, "NaN"),
-           (lambda: {"model": tiny_cnn(input_shape=(32, 32, 3)), "history": {"loss": [1.0]}},
-            "`model.predict` failed")],
+           (cifar_variant(metrics=()), "does not track accuracy"),
+           (cifar_fixed_input, "cifar_reference_model((28, 28, 1))")],
 }
 
 
-@pytest.mark.parametrize("key,factory,text", [(k, f, m) for k, cases in WRONG.items() for f, m in cases])
-def test_wrong_answers_fail(key, factory, text, monkeypatch):
-    monkeypatch.delenv("COURSE_SMOKE", raising=False)
-    assert_fails_with(getattr(L, key), factory(), text)
+(test_correct_answer_passes, test_wrong_answer_fails, _,
+ test_judge_gives_the_same_verdict) = answer_tests(L, CORRECT, WRONG)
 
 
-def test_untrained_model_fails_in_smoke_mode(monkeypatch):
+def test_loss_function_passes_in_the_notebook():
+    result = L.q5.evaluate(namespace={}, cifar_reference_model=cifar_loss_function)
+    assert result.status == PASS, result.messages
+
+
+@pytest.mark.xfail(strict=True, reason="the grader's codec refuses a compile state whose loss is "
+                   "a Keras function (saved with module 'builtins'), so the judge rebuilds the "
+                   "model uncompiled; a shared fix in utils/grading/codec.py is needed")
+def test_loss_function_passes_in_the_judge():
+    assert_judge_agrees(L.q5, {"cifar_reference_model": cifar_loss_function})
+
+
+# ----------------------------------------------------------------------------- q6: your own CNN
+# Trained models come from fixtures (trained once per test module); the check runs in smoke mode
+# (one epoch on 1,000 images) or, with the threshold lowered, on a model trained a little longer.
+def tiny_cnn(compiled=True, softmax=True, input_shape=(28, 28, 1)):
+    keras.utils.set_random_seed(0)
+    model = keras.Sequential([keras.Input(input_shape), layers.Conv2D(8, 3, activation="relu"),
+                              layers.MaxPooling2D(4), layers.Flatten(),
+                              layers.Dense(10, activation="softmax" if softmax else None)])
+    if compiled:
+        model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def solution_design():
+    """The lesson's solution: three Conv-BN-ReLU-Pool blocks, Flatten, Dense, Dropout."""
+    model = keras.Sequential([keras.Input((28, 28, 1))])
+    for filters in (32, 64, 128):
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
+        model.add(layers.BatchNormalization(momentum=0.9))
+        model.add(layers.ReLU())
+        model.add(layers.MaxPooling2D(2))
+    model.add(layers.Flatten())
+    model.add(layers.Dense(128, activation="relu"))
+    model.add(layers.Dropout(0.3))
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(optimizer=keras.optimizers.Adam(keras.optimizers.schedules.CosineDecay(
+        1e-3, decay_steps=15)), loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def gap_design():
+    """Another head, as the text invites: global average pooling, BN with Keras's momentum."""
+    model = keras.Sequential([keras.Input((28, 28, 1))])
+    for filters in (32, 64, 128):
+        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
+        model.add(layers.BatchNormalization())
+        model.add(layers.ReLU())
+        model.add(layers.MaxPooling2D(2))
+    model.add(layers.GlobalAveragePooling2D())
+    model.add(layers.Dense(10, activation="softmax"))
+    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"])
+    return model
+
+
+def functional_design():
+    """The functional API, a Rescaling layer inside the model, tf.nn activations, a loss object."""
+    inputs = keras.Input((28, 28, 1))
+    x = layers.Rescaling(2.0, offset=-1.0)(inputs)
+    for filters in (32, 64):
+        x = layers.Conv2D(filters, 3, padding="same", activation=tf.nn.relu)(x)
+        x = layers.MaxPooling2D()(x)
+    x = layers.Dense(64, activation=tf.nn.relu)(layers.Flatten()(x))
+    model = keras.Model(inputs, layers.Dense(10, activation=tf.nn.softmax)(x))
+    model.compile(optimizer=keras.optimizers.Adam(1e-3),
+                  loss=keras.losses.SparseCategoricalCrossentropy())
+    return model
+
+
+DESIGNS = {"solution": solution_design, "gap-head": gap_design, "functional": functional_design}
+
+
+@pytest.fixture(scope="module")
+def smoke_runs():
+    """Each design trained as a smoke run trains it: one epoch on the smoke data."""
+    from utils.data import load_fashion_mnist, to_float_images
+
+    runs = {}
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("COURSE_SMOKE", "1")
+        (x, y), _ = load_fashion_mnist()
+        for seed, (name, build) in enumerate(DESIGNS.items()):
+            keras.utils.set_random_seed(seed)
+            model = build()
+            history = model.fit(to_float_images(x), y, epochs=1, batch_size=64,
+                                validation_split=0.1, verbose=0)
+            runs[name] = (model, history)
+    return runs
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A small CNN trained for 2 epochs on the bundled data (about 80% test accuracy), and its history."""
+    from utils.data import load_fashion_mnist, to_float_images
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("COURSE_SMOKE", raising=False)
+        (x, y), _ = load_fashion_mnist()
+        model = tiny_cnn()
+        history = model.fit(to_float_images(x), y, epochs=2, batch_size=64, verbose=0)
+    return model, history
+
+
+@pytest.mark.parametrize("design", DESIGNS)
+def test_free_design_passes_in_smoke_mode(design, smoke_runs, monkeypatch):
     monkeypatch.setenv("COURSE_SMOKE", "1")
-    assert_fails_with(L.q6, {"model": _untrained(), "history": {"loss": [2.25]}}, "has not learned yet")
+    model, history = smoke_runs[design]
+    result = L.q6.evaluate(namespace={}, model=model, history=history)
+    assert result.status == PASS, result.messages
+    assert_judge_agrees(L.q6, {"model": model, "history": history})
+
+
+def test_free_design_passes_above_the_threshold(trained, monkeypatch):
+    monkeypatch.delenv("COURSE_SMOKE", raising=False)
+    monkeypatch.setattr(L, "ACCURACY_THRESHOLD", 0.7)   # the small trained CNN is above 0.7
+    result = L.q6.evaluate(namespace={}, model=trained[0], history=trained[1].history)
+    assert result.status == PASS, result.messages
+    assert_judge_agrees(L.q6, {"model": trained[0], "history": trained[1].history})
+
+
+def test_free_design_below_the_threshold_fails(trained, monkeypatch):
+    monkeypatch.delenv("COURSE_SMOKE", raising=False)
+    assert_fails_with(L.q6, {"model": trained[0], "history": trained[1]}, "the threshold is 85.5%")
+
+
+WRONG_Q6 = [  # (smoke mode?, answers, message)
+    (False, lambda: {"model": tiny_cnn(), "history": {"loss": [2.3, 2.2]}}, "the threshold is 85.5%"),
+    (False, lambda: {"model": tiny_cnn(softmax=False), "history": {"loss": [2.3, 2.2]}},
+     "not probabilities"),
+    (False, lambda: {"model": tiny_cnn(compiled=False), "history": {"loss": [2.3, 2.2]}},
+     "not compiled"),
+    (False, lambda: {"model": tiny_cnn(), "history": {"loss": [1.0, 1.2]}}, "did not fall"),
+    (False, lambda: {"model": tiny_cnn(), "history": {"loss": [float("nan")]}}, "NaN"),
+    (False, lambda: {"model": tiny_cnn(input_shape=(32, 32, 3)), "history": {"loss": [1.0]}},
+     "`model.predict` failed"),
+    (True, lambda: {"model": tiny_cnn(), "history": {"loss": [2.25]}}, "has not learned yet"),
+    # an untrained model with a made-up history that looks like learning
+    (True, lambda: {"model": tiny_cnn(), "history": {"loss": [2.3, 0.9]}}, "has not learned yet"),
+    (True, lambda: {"model": solution_design(), "history": {"loss": [1.2]}}, "has not learned yet"),
+]
+
+
+@pytest.mark.parametrize("smoke, factory, text", WRONG_Q6,
+                         ids=[f"q6-{i + 1}" for i in range(len(WRONG_Q6))])
+def test_free_design_wrong_answers_fail(smoke, factory, text, monkeypatch):
+    if smoke:
+        monkeypatch.setenv("COURSE_SMOKE", "1")
+    else:
+        monkeypatch.delenv("COURSE_SMOKE", raising=False)
+    answers = factory()
+    assert_fails_with(L.q6, answers, text)
+    assert_judge_agrees(L.q6, answers)
 
 
 def test_every_question_has_a_wrong_answer():
-    assert_covers_every_question(L, WRONG)
+    assert_covers_every_question(L, set(WRONG) | {"q6"})

@@ -1,12 +1,20 @@
-"""Checks of lesson 07 (a first CNN, end to end)."""
+"""Checks of lesson 07 · A first CNN, end to end.
+
+Expected values come from Keras and TensorFlow: the required models are built here and compared
+layer by layer (``t.model``), the confusion matrix from ``tf.math.confusion_matrix``, feature maps
+from a model cut at the named layer, the [-1, 1] scaling from ``keras.layers.Rescaling``. The
+free design (q6) is judged on the bundled test images, with a threshold measured over seeds.
+"""
 from __future__ import annotations
 
+import contextlib
 import math
 
+import keras
 import numpy as np
+import tensorflow as tf
 
 from .. import config
-from .compare import as_array
 from .core import question
 
 # The free-design model (q6) must reach this accuracy on the 2,000 bundled test images in the
@@ -17,18 +25,58 @@ from .core import question
 # standard errors of an accuracy measured on 2,000 images (sqrt(0.87 * 0.13 / 2000) = 0.75
 # points). The standard CNN of exercise 1 (0.881 after 6 epochs) passes too.
 ACCURACY_THRESHOLD = 0.855
-# In smoke mode (1 epoch of 15 steps) a BN model's moving statistics have not settled, so its
-# test predictions mean little; the check only asks that the training loss fell: the last loss
-# in `history` must be clearly below ln 10 = 2.303, where every model starts (probability 1/10
-# for each class). The solution's smoke run ends its one epoch at about 1.6.
-SMOKE_LOSS_LIMIT = math.log(10) - 0.3
+# In smoke mode (one epoch of 15 steps on 1,000 images) neither the accuracy nor the loss in
+# `history` says whether a model learned: a BN model's moving statistics have not settled, so
+# its test predictions are often one class for every image (accuracy 0.10), and the running loss
+# of one epoch depends on the design (1.45 to 2.61 for designs that learn). What every design
+# that trains shows is a ranking: for each class, the test images of that class get a higher
+# predicted probability than the others. The check measures it as the one-vs-rest ROC AUC
+# averaged over the 10 classes, on the 500 smoke test images. Measured with seeds 0-4 (Adam,
+# batch 64, validation_split 0.1): the solution 0.82-0.89, the standard CNN 0.90-0.93 (also with
+# BN momentum 0.99), three BN blocks with a GlobalAveragePooling2D head 0.81-0.86 (momentum
+# 0.99: 0.85-0.89), the same without BN 0.94-0.95, a one-convolution CNN 0.68-0.80; the same
+# 40 models untrained: 0.40-0.61 (mean 0.49). The limit sits between the two groups.
+SMOKE_AUC_LIMIT = 0.70
+
+
+# ----------------------------------------------------------------------------- helpers
+@contextlib.contextmanager
+def _quiet_tensorflow():
+    """Hide TensorFlow's Python log lines (e.g. the tf.function retracing warning that a new
+    model's `predict` per call prints) while the student's code runs."""
+    logger = tf.get_logger()
+    level = logger.level
+    logger.setLevel("ERROR")
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _ranks(values: np.ndarray) -> np.ndarray:
+    """Ranks 1..n of ``values``, ties sharing their average rank."""
+    unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    starts = np.cumsum(counts) - counts
+    return (starts + (counts + 1) / 2.0)[inverse]
+
+
+def mean_auc(probs: np.ndarray, labels: np.ndarray) -> float:
+    """One-vs-rest ROC AUC of each class's predicted probability, averaged over the classes
+    present: 0.5 for predictions that know nothing about the labels, 1 for a perfect ranking."""
+    aucs = []
+    for c in np.unique(labels):
+        positive = labels == c
+        n1, n0 = int(positive.sum()), int((~positive).sum())
+        if n1 and n0:
+            ranks = _ranks(probs[:, c])
+            aucs.append((ranks[positive].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+    return float(np.mean(aucs))
 
 
 # ----------------------------------------------------------------------------- q1
 def reference_standard_cnn():
     """The required architecture of exercise 1."""
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     model = keras.Sequential([keras.Input((28, 28, 1))])
     for filters in (32, 64):
@@ -68,8 +116,6 @@ def q1(t, build_standard_cnn):
 ])
 def q2(t, confusion_matrix):
     """the confusion matrix in NumPy"""
-    import tensorflow as tf
-
     rng = np.random.default_rng(7)
     y = rng.integers(0, 10, 300)
     noisy = np.where(rng.random(300) < 0.6, y, rng.integers(0, 10, 300))
@@ -86,20 +132,22 @@ def q2(t, confusion_matrix):
     for name, true, pred, k in cases:
         expected = tf.math.confusion_matrix(true.astype(np.int64), pred.astype(np.int64),
                                             num_classes=k).numpy()
-        cm = t.call(confusion_matrix, true.copy(), pred.copy(), k, where=name)
-        arr, problem = as_array(cm, "confusion_matrix")
-        if problem is None and arr.shape == expected.shape and not np.array_equal(arr, expected) \
-                and np.array_equal(arr, expected.T):
+        cm = t.numbers(t.call(confusion_matrix, true.copy(), pred.copy(), k, where=name),
+                       f"confusion_matrix for {name}")
+        if cm.shape == expected.shape and not np.array_equal(cm, expected) \
+                and np.array_equal(cm, expected.T):
             t.fail(f"For {name} your rows and columns are swapped: rows are the true classes, "
                    "columns the predicted ones.")
+        if cm.dtype.kind == "f" and not np.array_equal(cm, np.round(cm)):
+            t.fail(f"`confusion_matrix` for {name} holds fractions; its entries should be "
+                   "whole-number counts of examples.")
         t.array(cm, expected, f"confusion_matrix for {name}", rtol=0, atol=1e-9)
 
 
 # ----------------------------------------------------------------------------- q3
 def _probe_model():
     """A small CNN with named layers and fixed weights, used to check `feature_maps`."""
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     model = keras.Sequential([
         keras.Input((12, 10, 1)),
@@ -116,21 +164,20 @@ def _probe_model():
 
 
 @question(names=["feature_maps"], hints=[
-    "Build a second model that shares the layers: `keras.Model(model.inputs, "
-    "model.get_layer(layer_name).output)`.",
-    "The model expects a batch: `probe.predict(image[None], verbose=0)` gives shape "
-    "(1, height, width, channels); return its first (only) element.",
+    "Build a second model that shares the layers: `keras.Model(model.inputs[0], "
+    "model.get_layer(layer_name).output)` (`model.inputs` is a list of one input).",
+    "The model expects a batch: calling `probe(image[None])` gives shape "
+    "(1, height, width, channels); return its first (only) element as a NumPy array.",
 ])
 def q3(t, feature_maps):
     """the feature maps of one image at a named layer"""
-    import keras
-
     model = _probe_model()
     image = np.random.default_rng(4).random((12, 10, 1)).astype(np.float32)
     for name in ("conv_a", "relu_a", "pool_a", "conv_b"):
         probe = keras.Model(model.inputs[0], model.get_layer(name).output)
         expected = np.asarray(probe(image[None]))[0]
-        maps = t.call(feature_maps, model, image.copy(), name, where=f"layer '{name}'")
+        with _quiet_tensorflow():
+            maps = t.call(feature_maps, model, image.copy(), name, where=f"layer '{name}'")
         t.array(maps, expected, f"feature_maps at layer '{name}'", rtol=1e-4, atol=1e-5)
 
 
@@ -142,8 +189,6 @@ def q3(t, feature_maps):
 ])
 def q4(t, to_pm1):
     """scale uint8 images to float32 in [-1, 1]"""
-    import keras
-
     rng = np.random.default_rng(5)
     ramp = np.arange(256, dtype=np.uint8).reshape(1, 16, 16)
     cases = [
@@ -155,11 +200,10 @@ def q4(t, to_pm1):
     for name, x in cases:
         with_channels = x[..., None] if x.ndim == 3 else x
         expected = np.asarray(rescale(with_channels.astype(np.float32)))
-        out = t.call(to_pm1, x.copy(), where=name)
-        arr, problem = as_array(out, "to_pm1(x)")
-        if problem is None and arr.dtype != np.float32:
-            t.case(False, f"`to_pm1(x)` for {name} has dtype {arr.dtype}; Keras works in float32 "
-                   "(use `.astype('float32')`).")
+        out = t.numbers(t.call(to_pm1, x.copy(), where=name), f"to_pm1(x) for {name}")
+        if out.dtype != np.float32:
+            t.case(False, f"`to_pm1(x)` for {name} has dtype {out.dtype}; it should be float32, "
+                   "the type Keras computes in.")
             continue
         t.array(out, expected, f"to_pm1(x) for {name}", rtol=1e-6, atol=1e-6)
 
@@ -167,8 +211,7 @@ def q4(t, to_pm1):
 # ----------------------------------------------------------------------------- q5
 def reference_cifar_model(input_shape):
     """The course's reference CNN from the CIFAR-10 worked example, in Keras."""
-    import keras
-    from keras import layers
+    layers = keras.layers
 
     model = keras.Sequential([
         keras.Input(input_shape),
@@ -186,8 +229,6 @@ def reference_cifar_model(input_shape):
 
 
 def _check_compiled(t, model, name: str) -> None:
-    import keras
-
     optimizer = getattr(model, "optimizer", None)
     if optimizer is None:
         t.case(False, f"`{name}` is not compiled: call `model.compile(...)` before returning it.")
@@ -210,7 +251,7 @@ def _check_compiled(t, model, name: str) -> None:
            "(labels are integers 0..9 and the last layer is already a softmax).")
     metrics = str(model.get_compile_config().get("metrics", "")).lower() \
         if hasattr(model, "get_compile_config") else ""
-    t.case("acc" in metrics, f"`{name}` does not track accuracy: add `metrics=['accuracy']`.")
+    t.case("acc" in metrics, f"`{name}` does not track accuracy among its metrics.")
 
 
 @question(names=["cifar_reference_model"], hints=[
@@ -247,16 +288,14 @@ def _fashion_test():
 ])
 def q6(t, model, history):
     """your own CNN reaches the accuracy threshold on the test split"""
-    import keras
-
     if not isinstance(model, keras.Model):
         t.fail(f"`model` should be a Keras model, but it is a {type(model).__name__}.")
     hist = getattr(history, "history", history)
     if not isinstance(hist, dict) or not isinstance(hist.get("loss"), (list, tuple)) \
             or not hist["loss"]:
         t.fail("`history` should be what `model.fit(...)` returned (a History with a 'loss' list).")
-    losses = np.asarray(hist["loss"], dtype=float)
-    if not np.all(np.isfinite(losses)):
+    losses = t.numbers(hist["loss"], "the 'loss' list of `history`", finite=False)
+    if losses.ndim != 1 or not np.all(np.isfinite(losses)):
         t.fail("The training loss in `history` is NaN or infinite: lower the learning rate.")
     if getattr(model, "optimizer", None) is None:
         t.fail("`model` is not compiled: call `model.compile(...)` and train it with `fit`.")
@@ -269,6 +308,8 @@ def q6(t, model, history):
     if probs.shape != (len(x_test), 10):
         t.fail(f"`model` outputs shape {probs.shape[1:]} per batch of images; it should output 10 "
                "class probabilities per image.")
+    if not np.all(np.isfinite(probs)):
+        t.fail("`model` outputs NaN or infinity on the test images.")
     t.case(bool(np.all(probs >= 0) and np.allclose(probs.sum(axis=1), 1.0, atol=1e-3)),
            "The outputs of `model` are not probabilities (non-negative, summing to 1): end with "
            "a softmax.")
@@ -276,8 +317,9 @@ def q6(t, model, history):
         t.case(losses[-1] < losses[0], "The training loss in `history` did not fall from the "
                "first to the last epoch.")
     if config.smoke():
-        t.case(losses[-1] < SMOKE_LOSS_LIMIT, "`model` has not learned yet: its last training "
-               "loss in `history` is no better than guessing every class with probability 1/10.")
+        t.case(mean_auc(probs, y_test) >= SMOKE_AUC_LIMIT,
+               "`model` has not learned yet: on the test images its predicted probabilities "
+               "know little more about the classes than an untrained model's.")
     else:
         accuracy = float(np.mean(probs.argmax(axis=1) == y_test))
         t.case(accuracy >= ACCURACY_THRESHOLD,
