@@ -1,10 +1,11 @@
-"""Lesson 08 · Data preparation and augmentation.
+"""Checks of lesson 08 · Data preparation and augmentation.
 
 Expected values come from Keras and TensorFlow where they exist: a ``Normalization`` layer
 adapted on the training split only, ``tf.data`` iteration, and the image/label transforms of
 ``keras.layers.MixUp`` and ``keras.layers.CutMix`` fed with a known transformation (mixing
 weights, partners, box masks). Splits and noise are random by design, so they are checked on
-their properties: disjoint, complete, stratified, deterministic for a seed, right fractions.
+their properties: disjoint, complete, stratified, deterministic for a seed, right fractions,
+independent per value. Inputs are compared with copies after every call (none may change).
 """
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from .compare import as_array, compare_arrays
+from .compare import compare_arrays
 from .core import is_a, question, type_name
 
 
+# --------------------------------------------------------------------------------------- helpers
 def _parts(t, value, n: int, name: str, what: str) -> list:
     """A tuple/list of ``n`` items returned by the student's function, or a FAIL."""
     if isinstance(value, (str, bytes)) or not isinstance(value, (tuple, list)):
@@ -26,12 +28,16 @@ def _parts(t, value, n: int, name: str, what: str) -> list:
     return list(value)
 
 
-def _array(t, value, name: str) -> np.ndarray:
-    """The answer as a NumPy array of numbers, or a FAIL saying why it is not one."""
-    arr, problem = as_array(value, name)
-    if problem:
-        t.fail(problem)
-    return arr
+def _unchanged(t, originals, given, name: str, label: str) -> None:
+    """A case that fails when the student's function changed one of its input arrays."""
+    t.case(all(np.array_equal(a, b) for a, b in zip(originals, given)),
+           f"`{name}` changed its input arrays in place ({label}); work on copies.")
+
+
+def _float32(t, arr: np.ndarray, what: str, label: str) -> bool:
+    """A case that fails unless ``arr`` is float32."""
+    return t.case(arr.dtype == np.float32,
+                  f"{what} are of type {arr.dtype} ({label}); they should be float32.")
 
 
 def _same(actual, expected, rtol=1e-4, atol=1e-4) -> bool:
@@ -72,17 +78,13 @@ def q1(t, standardize_splits):
         originals = [x.copy() for x in (x_train, x_val, x_test)]
         out = t.call(standardize_splits, x_train, x_val, x_test, where=label)
         out = _parts(t, out, 3, "standardize_splits", "the standardized train, val and test sets")
-        if not all(np.array_equal(a, b) for a, b in zip(originals, (x_train, x_val, x_test))):
-            t.case(False, f"`standardize_splits` changed its input arrays in place ({label}); "
-                          "work on float copies.")
+        _unchanged(t, originals, (x_train, x_val, x_test), "standardize_splits", label)
         expected = _keras_standardize(x_train, x_train, x_val, x_test)
         everything = np.concatenate([x_train, x_val, x_test]).astype(np.float64)
         for split, x, got, want in zip(("train", "val", "test"), (x_train, x_val, x_test),
                                        out, expected):
-            arr = _array(t, got, f"x_{split} (standardized)")
-            if arr.dtype.kind != "f":
-                t.case(False, f"the standardized {split} set is of type {arr.dtype} ({label}); "
-                              "standardized values need a floating-point type.")
+            arr = t.numbers(got, f"x_{split} (standardized)")
+            if not _float32(t, arr, f"the values of the standardized {split} set", label):
                 continue
             if _same(arr, want):
                 t.case(True, "")
@@ -112,10 +114,13 @@ def _index_parts(t, out, n: int, label: str) -> list[np.ndarray]:
     parts = _parts(t, out, 3, "stratified_split", "train, val and test indices")
     arrays = []
     for name, part in zip(("train", "val", "test"), parts):
-        arr = _array(t, part, f"{name} indices")
-        if arr.ndim != 1 or arr.dtype.kind not in "iu":
-            t.fail(f"the {name} indices should be a 1-D array of integers ({label}), but got "
+        arr = t.numbers(part, f"{name} indices")
+        if arr.ndim != 1 or arr.dtype.kind == "b":
+            t.fail(f"the {name} indices should be a 1-D array of positions ({label}), but got "
                    f"{arr.ndim}-D values of type {arr.dtype}.")
+        if arr.dtype.kind == "f" and not np.array_equal(arr, np.round(arr)):
+            t.fail(f"the {name} indices hold numbers that are not whole ({label}): return "
+                   "positions into `y`.")
         if arr.size and (arr.min() < 0 or arr.max() >= n):
             t.fail(f"the {name} indices are outside 0..{n - 1} ({label}): return positions "
                    "into `y`, not labels.")
@@ -270,31 +275,39 @@ def q4(t, salt_and_pepper):
     """salt-and-pepper noise: fraction, 0/1 values, untouched elsewhere, seeded"""
     for label, images, amount in _noise_cases():
         original = images.copy()
-        out = _array(t, t.call(salt_and_pepper, images, amount, 0, where=label), "noisy images")
+        out = t.numbers(t.call(salt_and_pepper, images, amount, 0, where=label), "noisy images")
         if out.shape != images.shape:
             t.fail(f"the noisy images have shape {out.shape}, not the input shape {images.shape} "
                    f"({label}).")
-        t.case(np.array_equal(images, original),
-               f"`salt_and_pepper` changed its input in place ({label}); work on a copy.")
+        _unchanged(t, [original], [images], "salt_and_pepper", label)
+        t.case(out.dtype == images.dtype, f"the noisy images are of type {out.dtype}, not of the "
+                                          f"input's type {images.dtype} ({label}).")
         changed = out != original
         fraction = changed.mean()
         t.case(abs(fraction - amount) < 0.02,
                f"{fraction:.3f} of the values were changed instead of about `amount` ({label}).")
+        if images.shape[-1] > 1:
+            # independent draws change all 3 channels of a pixel together with probability
+            # amount ** 3 (0.027 for 0.3); one draw per pixel changes them together always
+            together = changed.all(axis=-1).mean()
+            t.case(together < amount ** 3 + (amount - amount ** 3) / 3,
+                   f"the channels of a pixel are changed together ({label}): every value, "
+                   "channel by channel, needs its own random draw.")
         t.case(np.all(np.isin(out[changed], (0.0, 1.0))),
                f"changed values must be exactly 0.0 (pepper) or 1.0 (salt) ({label}).")
         salt = (out[changed] == 1.0).mean() if changed.any() else 0.0
         t.case(0.4 < salt < 0.6,
                f"{salt:.2f} of the replaced values are salt (1.0) ({label}); about half should "
                "be salt and half pepper (0.0).")
-        again = _array(t, t.call(salt_and_pepper, images, amount, 0, where=label), "noisy images")
-        other = _array(t, t.call(salt_and_pepper, images, amount, 1, where=label), "noisy images")
+        again = t.numbers(t.call(salt_and_pepper, images, amount, 0, where=label), "noisy images")
+        other = t.numbers(t.call(salt_and_pepper, images, amount, 1, where=label), "noisy images")
         t.case(np.array_equal(out, again),
                f"two calls with the same seed gave different noise ({label}): use "
                "`np.random.default_rng(seed)`, not the global random state.")
         t.case(not np.array_equal(out, other),
                f"seeds 0 and 1 gave the same noise ({label}): the seed must be used.")
     images = _noise_cases()[0][1]
-    out = _array(t, t.call(salt_and_pepper, images, 0.0, 0, where="amount 0"), "noisy images")
+    out = t.numbers(t.call(salt_and_pepper, images, 0.0, 0, where="amount 0"), "noisy images")
     t.case(np.array_equal(out, images), "with amount 0 the images must come back unchanged.")
 
 
@@ -334,15 +347,17 @@ def q5(t, mixup):
     """MixUp: pixels and labels blended with the same weight"""
     layer = keras.layers.MixUp()
     for label, images, labels, lam, partner in _mix_cases():
+        originals = [images.copy(), labels.copy()]
         out = t.call(mixup, images, labels, lam, partner, where=label)
         got_images, got_labels = _parts(t, out, 2, "mixup", "mixed images and mixed labels")
+        _unchanged(t, originals, (images, labels), "mixup", label)
         want_images, want_labels = _keras_mix(
             layer, images, labels, {"mix_weight": lam, "permutation_order": partner})
-        got_images = _array(t, got_images, "mixed images")
+        got_images = t.numbers(got_images, "mixed images")
         if got_images.dtype == np.uint8:
             t.case(False, f"the mixed images are uint8 ({label}): convert to float32 before "
                           "blending.")
-        else:
+        elif _float32(t, got_images, "the mixed images", label):
             t.array(got_images, want_images, f"mixed images ({label})", rtol=1e-4, atol=1e-3)
         swapped = lam[:, None] * labels[partner] + (1 - lam[:, None]) * labels
         if _same(got_labels, swapped) and not _same(got_labels, want_labels):
@@ -390,17 +405,21 @@ def q6(t, cutmix):
     """CutMix: a box pasted from a partner, labels mixed by the pasted area"""
     layer = keras.layers.CutMix()
     for label, images, labels, boxes, partner in _cut_cases():
+        originals = [images.copy(), labels.copy()]
         out = t.call(cutmix, images, labels, boxes, partner, where=label)
         got_images, got_labels = _parts(t, out, 2, "cutmix", "mixed images and mixed labels")
+        _unchanged(t, originals, (images, labels), "cutmix", label)
         n, height, width, channels = images.shape
         masks = _box_mask(boxes, height, width, channels)
         area = masks[..., 0].mean(axis=(1, 2)).astype(np.float32)
         want_images, want_labels = _keras_mix(
             layer, images, labels,
             {"permutation_order": partner, "batch_masks": masks, "mix_weight": 1.0 - area})
-        got_images = _array(t, got_images, "mixed images")
+        got_images = t.numbers(got_images, "mixed images")
         swapped = _box_mask(boxes[:, [1, 0, 3, 2]], height, width, channels)
-        if height != width and _same(got_images, np.where(swapped, images[partner], images)):
+        if not _float32(t, got_images, "the mixed images", label):
+            pass
+        elif height != width and _same(got_images, np.where(swapped, images[partner], images)):
             t.case(False, f"rows and columns are swapped ({label}): `cy` and `h` go along the "
                           "height (axis 1), `cx` and `w` along the width (axis 2).")
         else:
