@@ -18,10 +18,6 @@ LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
 # Warnings still printed by a notebook, each with the reason it is tolerated for now. Every entry
 # is a known defect to remove, not a permission.
 KNOWN_NOISE = {
-    "07_first_cnn": ("The structure of `inputs`", "feature maps probe built on model.inputs (a "
-                     "list) and called with one tensor; to fix in the lesson's q3 demo"),
-    "08_data_augmentation": ("`shuffle=True` was passed", "speed comparison passes shuffle=True "
-                             "with a tf.data dataset; to fix in the lesson"),
     "14_what_a_cnn_learns": ("Mean of empty slice", "smoke-mode data leaves a class empty in a "
                              "summary; to fix in the lesson"),
 }
