@@ -231,20 +231,6 @@ def bottleneck_with_biases(x, filters, stride=1):
 
 
 # ----------------------------------------------------------------------------- q4 inverted residual
-def inverted_residual(x, expansion, filters, stride=1):
-    c_in = x.shape[-1]
-    y = x
-    if expansion != 1:
-        y = layers.Conv2D(c_in * expansion, 1, use_bias=False)(y)
-        y = layers.ReLU(6.0)(layers.BatchNormalization()(y))
-    y = layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)
-    y = layers.ReLU(6.0)(layers.BatchNormalization()(y))
-    y = layers.BatchNormalization()(layers.Conv2D(filters, 1, use_bias=False)(y))
-    if stride == 1 and c_in == filters:
-        y = layers.Add()([x, y])
-    return y
-
-
 def inverted_residual_activation_relu6(x, expansion, filters, stride=1):
     y = x
     if expansion > 1:
@@ -454,7 +440,7 @@ CORRECT = [
     (q1, vgg_block), (q1, vgg_block_separate_relu), (q1, vgg_block_tf_relu),
     (q2, inception_module), (q2, inception_built_backwards), (q2, inception_explicit_axis),
     (q3, bottleneck_block), (q3, bottleneck_main_first), (q3, bottleneck_tf_relu),
-    (q4, inverted_residual), (q4, inverted_residual_activation_relu6),
+    (q4, lesson13.reference_inverted_residual), (q4, inverted_residual_activation_relu6),
     (q4, inverted_residual_relu_max),
     (q5, Q5),
     (q5, dict(Q5, conv_cost=conv_cost_numpy, separable_cost=separable_cost_list,
