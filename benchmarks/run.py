@@ -2,14 +2,17 @@
 
     python benchmarks/run.py                      # all lessons, both modes
     python benchmarks/run.py --lessons 01 03 --modes default
-    python benchmarks/run.py --out benchmarks/results.json
+    python benchmarks/run.py --no-record          # measure without touching the results file
 
 Each notebook runs once per mode in a fresh kernel (as a student would run it), in a scratch
-folder. Numbers are printed as a Markdown table for the README; nothing here is asserted.
+folder. Every row is printed and merged into ``benchmarks/results.json`` (one entry per lesson
+and mode, the newest wins), the one source of the run times that the README and the notebook
+headers quote. Nothing here is asserted.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import platform
@@ -23,6 +26,8 @@ sys.path.insert(0, str(ROOT))
 
 from utils.notebooks import cell_errors, check_results, run_notebook  # noqa: E402
 from utils.report import reported_metrics  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results.json"
 
 
 def bench(path: Path, mode: str) -> dict:
@@ -45,7 +50,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lessons", nargs="*", help="two-digit lesson numbers (default: all)")
     parser.add_argument("--modes", nargs="*", default=["smoke", "default"], choices=["smoke", "default"])
-    parser.add_argument("--out", type=Path, help="also write the rows as JSON here")
+    parser.add_argument("--out", type=Path, help="also write this run's rows as JSON here")
+    parser.add_argument("--no-record", action="store_true",
+                        help=f"do not merge the rows into {RESULTS.relative_to(ROOT)}")
     args = parser.parse_args()
     paths = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
     if args.lessons:
@@ -69,7 +76,32 @@ def main() -> int:
                   f"{row.get('checks_passed', '-')}/{row.get('checks', '-')} | {note} |", flush=True)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
+    if not args.no_record:
+        record(rows)
     return 0
+
+
+def code_fingerprint(path: Path) -> str:
+    """A hash of a notebook's code cells: what its run time depends on (text edits do not count)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    code = [c["source"] for c in nb["cells"] if c["cell_type"] == "code"]
+    return hashlib.sha256(json.dumps(code).encode()).hexdigest()[:16]
+
+
+def record(rows: list[dict]) -> None:
+    """Merge finished rows into the results file (a failed run is not recorded)."""
+    machine = f"{platform.machine()}, {os.cpu_count()} cores"
+    load = " ".join(f"{x:.1f}" for x in os.getloadavg())
+    results = json.loads(RESULTS.read_text(encoding="utf-8")) if RESULTS.exists() else {}
+    for row in rows:
+        if row.get("seconds") is None or row.get("errors"):
+            continue
+        lesson = row["notebook"][:2]
+        results.setdefault(lesson, {})[row["mode"]] = {
+            **row, "code": code_fingerprint(ROOT / "solutions" / row["notebook"]),
+            "date": time.strftime("%Y-%m-%d"), "load_after": load, "machine": machine}
+    RESULTS.write_text(json.dumps(dict(sorted(results.items())), indent=1) + "\n",
+                       encoding="utf-8")
 
 
 if __name__ == "__main__":
