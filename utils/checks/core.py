@@ -19,6 +19,7 @@ import json
 import sys
 import traceback
 import warnings
+import weakref
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -40,6 +41,9 @@ _COLOURS = {PASS: "var(--jp-success-color1, #1a7f37)", FAIL: "var(--jp-error-col
 FILES_ROOT: contextvars.ContextVar[Path | None] = contextvars.ContextVar("files_root",
                                                                           default=None)
 NOTEBOOK_FOLDER = "/submission"   # the notebook's folder as the sandboxed kernel sees it
+# The folder a check handed to student code, where a judge-side object may write on its behalf
+# (a ModelCheckpoint rebuilt in the grader's judge writes only there); None: nowhere.
+WRITABLE: contextvars.ContextVar[Path | None] = contextvars.ContextVar("writable", default=None)
 
 
 class Fail(Exception):
@@ -138,6 +142,16 @@ def is_a(value, cls: type) -> bool:
         f"{cls.__module__}.{cls.__qualname__}" in types()
 
 
+def is_subclass(value, cls: type) -> bool:
+    """``issubclass(value, cls)`` for a class, also for the grader's stand-in of a student's
+    class (judged by the names of its bases)."""
+    if isinstance(value, type):
+        return issubclass(value, cls)
+    types = getattr(value, "remote_types", None)
+    return callable(types) and getattr(value, "_info", {}).get("class") is True and \
+        f"{cls.__module__}.{cls.__qualname__}" in types()
+
+
 def type_name(value) -> str:
     """The class name of an answer, also for the grader's stand-in of a student's object."""
     types = getattr(value, "remote_types", None)
@@ -160,11 +174,43 @@ def show(obj) -> None:
     print(obj)
 
 
+_KERNEL_SIDE: dict[str, object] = {}   # course functions the grader may run in the kernel
+_JUDGE_SIDE: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def kernel_side(fn):
+    """Mark a check helper that runs where the student's code runs (``Tester.make`` and
+    ``Tester.collect``): in the notebook that is here, in the grader the submission's kernel."""
+    _KERNEL_SIDE[kernel_key(fn)] = fn
+    return fn
+
+
+def kernel_key(fn) -> str:
+    return f"{fn.__module__}:{fn.__qualname__}"
+
+
+def judge_side(obj, methods=(), attributes=()):
+    """Keep ``obj`` (a recording model, a fake loader) with the check when it is handed to
+    student code. In the grader the kernel gets a stand-in that forwards the listed methods and
+    attribute reads to the judge, so what the object records cannot be forged. Returns ``obj``."""
+    _JUDGE_SIDE[obj] = (tuple(methods), tuple(attributes))
+    return obj
+
+
+def judge_side_spec(obj) -> tuple | None:
+    """``(methods, attributes)`` of an object marked with :func:`judge_side`, else None."""
+    try:
+        return _JUDGE_SIDE.get(obj)
+    except TypeError:  # unhashable or not weak-referenceable: never marked
+        return None
+
+
 class Tester:
     """Collects the cases of one check; passed to every check function as ``t``."""
 
-    def __init__(self, answers: dict | None = None):
+    def __init__(self, answers: dict | None = None, link=None):
         self.answers = {} if answers is None else answers
+        self.link = link   # the grader's link to the student's kernel; None in the notebook
         self.passed = 0
         self.total = 0
         self.failures: list[str] = []
@@ -219,6 +265,29 @@ class Tester:
                 raise Fail(f"the grader could not build a model from `{fn.__name__}`.")
             return outcome
         return functional_model(lambda x: self.call(fn, x, *args, where=where, **kwargs), shape)
+
+    def make(self, factory, *args, **kwargs):
+        """``factory(*args)`` built where the student's code runs (see :func:`kernel_side`): in
+        the grader the object stays in the kernel and a stand-in comes back."""
+        if self.link is None:
+            return factory(*args, **kwargs)
+        return self.link.run_kernel_side(kernel_key(factory), args, kwargs, keep=True)
+
+    def collect(self, fn, *args, where: str = "", **kwargs):
+        """``fn(*args)`` run where the student's code runs (see :func:`kernel_side`), for
+        measurements that must happen next to it (a compiled training step); the result comes
+        back as plain data. Exceptions of the student's code become FAIL messages."""
+        try:
+            if self.link is None:
+                return fn(*args, **kwargs)
+            return self.link.run_kernel_side(kernel_key(fn), args, kwargs, keep=False)
+        except (Fail, NotAttempted):
+            raise
+        except NotImplementedError:
+            raise NotAttempted("your code still raises NotImplementedError: fill in its body.")
+        except Exception as exc:
+            raise Fail(f"your code raised {type(exc).__name__}: {str(exc)[:200]}"
+                       + (f" (on {where})" if where else ""))
 
     def file(self, value, name: str) -> Path:
         """The file a path answer names, as this process can open it: in the grader's judge,
@@ -338,7 +407,7 @@ class Question:
         if namespace is None:
             namespace = vars(sys.modules["__main__"])
         answers: dict = {}
-        tester = Tester(answers)
+        tester = Tester(answers, link=getattr(namespace, "link", None))
         try:
             for name in self.names:
                 if name in given:

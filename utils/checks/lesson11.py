@@ -14,7 +14,7 @@ import numpy as np
 import tensorflow as tf
 
 from .compare import as_array, compare_arrays
-from .core import is_a, question
+from .core import is_a, is_subclass, kernel_side, question
 
 schedules = keras.optimizers.schedules
 
@@ -160,11 +160,10 @@ def _schedule_values(t, schedule, steps, where: str, as_tensor: bool = False) ->
     "get_config must return the four constructor arguments by name, so that "
     "WarmupCosine(**config) rebuilds the same schedule. With warmup_steps=0, avoid dividing by 0 "
     "(keras.ops.maximum(warmup_steps, 1)).",
-], in_kernel=True)
+])
 def q5(t, WarmupCosine):
     """a LearningRateSchedule subclass: linear warmup, then cosine decay"""
-    base = schedules.LearningRateSchedule
-    if not (isinstance(WarmupCosine, type) and issubclass(WarmupCosine, base)):
+    if not is_subclass(WarmupCosine, schedules.LearningRateSchedule):
         t.fail("`WarmupCosine` should be a class derived from "
                "`keras.optimizers.schedules.LearningRateSchedule`, not a "
                f"{type(WarmupCosine).__name__}.")
@@ -216,26 +215,33 @@ def _compiled_sgd_step(schedule):
     return tf.function(lambda: optimizer.apply([tf.ones(2, tf.float64)], [var])), var
 
 
+@kernel_side
+def sgd_path(schedule, steps: int = 15):
+    """The weight of SGD(learning_rate=schedule) over compiled steps (run next to the student's
+    schedule); ``("error", reason)`` when the schedule fails inside the compiled step."""
+    path = []
+    try:
+        train_step, var = _compiled_sgd_step(schedule)
+        for _ in range(steps):
+            train_step()
+            path.append(float(var.numpy()[0]))
+    except Exception as exc:
+        lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+        return ("error", lines[-1].split(". ")[0][:200] if lines else type(exc).__name__)
+    return ("path", np.array(path))
+
+
 def _check_in_optimizer(t, WarmupCosine) -> None:
     """SGD with the schedule, inside a compiled (tf.function) step, as in model.fit."""
-    paths = []
     mine = t.call(WarmupCosine, 0.2, 4, 12, where="WarmupCosine(0.2, 4, 12)")
-    for schedule in (mine, _warmup_reference(0.2, 4, 12)):
-        path = []
-        try:
-            train_step, var = _compiled_sgd_step(schedule)
-            for _ in range(15):
-                train_step()
-                path.append(var.numpy()[0])
-        except Exception as exc:
-            lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-            reason = lines[-1].split(". ")[0][:200] if lines else type(exc).__name__
-            t.fail("Your schedule fails inside an optimizer in a compiled training step (as in "
-                   f"model.fit): {reason}. Use keras.ops on the step (no Python `if`, no "
-                   "`math` functions).")
-        paths.append(np.array(path))
-    t.array(paths[0], paths[1], "the weights of SGD(learning_rate=WarmupCosine(0.2, 4, 12)) over "
-                                "15 compiled steps", rtol=1e-5, atol=1e-7)
+    kind, got = t.collect(sgd_path, mine, where="SGD with WarmupCosine(0.2, 4, 12)")
+    if kind != "path":
+        t.fail("Your schedule fails inside an optimizer in a compiled training step (as in "
+               f"model.fit): {str(got)[:200]}. Use keras.ops on the step (no Python `if`, no "
+               "`math` functions).")
+    _, expected = sgd_path(_warmup_reference(0.2, 4, 12))
+    t.array(got, expected, "the weights of SGD(learning_rate=WarmupCosine(0.2, 4, 12)) over "
+                           "15 compiled steps", rtol=1e-5, atol=1e-7)
 
 
 # --------------------------------------------------------------------------------------- q6

@@ -17,12 +17,13 @@ from __future__ import annotations
 import inspect
 import os
 import tempfile
+from pathlib import Path
 
 import keras
 import numpy as np
 import tensorflow as tf
 
-from .core import question
+from .core import WRITABLE, judge_side, question
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -96,7 +97,7 @@ class _RecordingModel(keras.Sequential):
             if self.stop_training:
                 break
         hooks.on_train_end(logs)
-        return self.history
+        return judge_side(self.history, attributes=("history", "epoch", "params"))
 
     def predict(self, x, batch_size=None, verbose="auto", steps=None, callbacks=None):
         return np.asarray(self(np.asarray(x, np.float32), training=False))
@@ -108,12 +109,18 @@ class _RecordingModel(keras.Sequential):
         return result if return_dict else [result["loss"], result["accuracy"]]
 
 
+# what student code may do with a model a check hands it (the model stays with the check)
+_MODEL_METHODS = ("fit", "predict", "evaluate", "__call__", "count_params", "get_weights",
+                  "summary")
+
+
 class _Recorder:
     """``build_model`` for the checks: each call builds a fresh :class:`_RecordingModel`,
     compiled with ``metrics=["accuracy"]`` as the text promises, and keeps it in ``models``."""
 
     def __init__(self, shape, n_classes):
         self.shape, self.n_classes, self.models = shape, n_classes, []
+        judge_side(self, methods=("__call__",))
 
     def __call__(self):
         model = _RecordingModel([keras.Input(self.shape), keras.layers.Flatten(),
@@ -122,7 +129,7 @@ class _Recorder:
                       loss="sparse_categorical_crossentropy", metrics=["accuracy"])
         model.fits = []
         self.models.append(model)
-        return model
+        return judge_side(model, methods=_MODEL_METHODS)
 
 
 def _accuracy(model, x, y) -> float:
@@ -197,7 +204,7 @@ CV_CASES = [((20, 20, 20), 4, 2, 0), ((30, 20, 10), 5, 1, 1)]
     "accuracy on `x[val_idx], y[val_idx]` (`model.evaluate(..., verbose=0)[1]`, or the argmax "
     "of `model.predict`).",
     "Return `{'folds': [(train_idx, val_idx), ...], 'scores': [...], 'mean': np.mean(scores), "
-    "'std': np.std(scores)}`."], in_kernel=True)
+    "'std': np.std(scores)}`."])
 def q1(t, cross_validate):
     """stratified k-fold cross-validation of a Keras model"""
     rng = np.random.default_rng(1301)
@@ -342,7 +349,7 @@ def _log_fits(model) -> list[dict]:
     "The checkpoint path is `os.path.join(folder, 'best.keras')`: Keras 3 saves whole models "
     "to files ending in .keras.",
     "Pass both in `callbacks=[...]` with `validation_data=(x_val, y_val)`, `epochs=max_epochs` "
-    "and `batch_size=64`; return `(history, path)`."], in_kernel=True)
+    "and `batch_size=64`; return `(history, path)`."])
 def q3(t, fit_with_early_stopping):
     """EarlyStopping with restored weights and a .keras checkpoint"""
     rng = np.random.default_rng(1303)
@@ -355,50 +362,62 @@ def q3(t, fit_with_early_stopping):
     model.compile(optimizer=keras.optimizers.Adam(0.03), loss="sparse_categorical_crossentropy",
                   run_eagerly=True)
     fit_calls = _log_fits(model)
+    judge_side(model, methods=_MODEL_METHODS)
     max_epochs = 15
     with tempfile.TemporaryDirectory() as folder:
-        out = t.call(fit_with_early_stopping, model, x, y, x_val, y_val, folder, max_epochs,
-                     where="a tiny model on random labels")
-        if not isinstance(out, (tuple, list)) or len(out) != 2:
-            t.fail("`fit_with_early_stopping` should return a pair (history, checkpoint_path).")
-        history, path = out
-        if len(fit_calls) != 1:
-            t.fail(f"`fit_with_early_stopping` called `model.fit` {len(fit_calls)} "
-                   "time(s); it should train the model once.")
-        options = fit_calls[0]
-        t.case(options["batch_size"] == 64, f"fit got batch_size={options['batch_size']!r}; the "
-                                            "task asks for batches of 64.")
-        t.case(options["epochs"] == max_epochs, "fit was not allowed `max_epochs` epochs.")
-        logs = getattr(history, "history", None) if history is not None else None
-        val = logs.get("val_loss") if isinstance(logs, dict) else None
-        if not val:
-            t.fail("the history has no 'val_loss': `fit` did not validate on (x_val, y_val), or "
-                   "the first item returned is not the History that `fit` gave back.")
-        best = int(np.argmin(val))
-        t.case(len(val) < max_epochs, "training ran all max_epochs although the validation loss "
-                                      "kept rising: no early stopping happened.")
-        t.case(len(val) >= max_epochs or len(val) - 1 - best == 3,
-               f"training stopped {len(val) - 1 - best} epoch(s) after the best one; with "
-               "patience=3 it should stop 3 epochs after.")
-        now = _mean_loss(model, x_val, y_val)
-        t.case(np.isclose(now, val[best], rtol=1e-4, atol=1e-6),
-               "after training the model does not hold the weights of its best epoch (they were "
-               "not restored when training stopped).")
-        if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
-            t.fail("the checkpoint path should be a string ending in '.keras'.")
-        if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder) or \
-                os.path.basename(path) != "best.keras":
-            t.fail("the checkpoint is not saved inside `folder` under the name 'best.keras'.")
-        if not os.path.isfile(path):
-            t.fail("no checkpoint file was written at the returned path.")
+        writable = WRITABLE.set(Path(folder))
         try:
-            saved = keras.models.load_model(path)
-            saved_loss = _mean_loss(saved, x_val, y_val)
-        except Exception as exc:
-            t.fail(f"the checkpoint could not be loaded with keras.models.load_model ({type(exc).__name__}).")
-        t.case(np.isclose(saved_loss, val[best], rtol=1e-4, atol=1e-6),
-               "the checkpoint does not hold the best epoch's model (by the validation loss): "
-               "it was overwritten by a later, worse epoch.")
+            _check_fit_with_early_stopping(t, fit_with_early_stopping, model, fit_calls, folder,
+                                           (x, y, x_val, y_val), max_epochs)
+        finally:
+            WRITABLE.reset(writable)
+
+
+def _check_fit_with_early_stopping(t, fit_with_early_stopping, model, fit_calls, folder, data,
+                                   max_epochs):
+    x, y, x_val, y_val = data
+    out = t.call(fit_with_early_stopping, model, x, y, x_val, y_val, folder, max_epochs,
+                 where="a tiny model on random labels")
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        t.fail("`fit_with_early_stopping` should return a pair (history, checkpoint_path).")
+    history, path = out
+    if len(fit_calls) != 1:
+        t.fail(f"`fit_with_early_stopping` called `model.fit` {len(fit_calls)} "
+               "time(s); it should train the model once.")
+    options = fit_calls[0]
+    t.case(options["batch_size"] == 64, f"fit got batch_size={options['batch_size']!r}; the "
+                                        "task asks for batches of 64.")
+    t.case(options["epochs"] == max_epochs, "fit was not allowed `max_epochs` epochs.")
+    logs = getattr(history, "history", None) if history is not None else None
+    val = logs.get("val_loss") if isinstance(logs, dict) else None
+    if not val:
+        t.fail("the history has no 'val_loss': `fit` did not validate on (x_val, y_val), or "
+               "the first item returned is not the History that `fit` gave back.")
+    best = int(np.argmin(val))
+    t.case(len(val) < max_epochs, "training ran all max_epochs although the validation loss "
+                                  "kept rising: no early stopping happened.")
+    t.case(len(val) >= max_epochs or len(val) - 1 - best == 3,
+           f"training stopped {len(val) - 1 - best} epoch(s) after the best one; with "
+           "patience=3 it should stop 3 epochs after.")
+    now = _mean_loss(model, x_val, y_val)
+    t.case(np.isclose(now, val[best], rtol=1e-4, atol=1e-6),
+           "after training the model does not hold the weights of its best epoch (they were "
+           "not restored when training stopped).")
+    if not isinstance(path, (str, os.PathLike)) or not str(path).endswith(".keras"):
+        t.fail("the checkpoint path should be a string ending in '.keras'.")
+    if os.path.dirname(os.path.abspath(path)) != os.path.abspath(folder) or \
+            os.path.basename(path) != "best.keras":
+        t.fail("the checkpoint is not saved inside `folder` under the name 'best.keras'.")
+    if not os.path.isfile(path):
+        t.fail("no checkpoint file was written at the returned path.")
+    try:
+        saved = keras.models.load_model(path)
+        saved_loss = _mean_loss(saved, x_val, y_val)
+    except Exception as exc:
+        t.fail(f"the checkpoint could not be loaded with keras.models.load_model ({type(exc).__name__}).")
+    t.case(np.isclose(saved_loss, val[best], rtol=1e-4, atol=1e-6),
+           "the checkpoint does not hold the best epoch's model (by the validation loss): "
+           "it was overwritten by a later, worse epoch.")
 
 
 # ----------------------------------------------------------------------------- q4
@@ -471,8 +490,7 @@ def _bagging_run(t, bagging_fit, counts, n_models, where, seed=5):
     "`x[idx], y[idx]` (the same idx for both!) with `batch_size=64`.",
     "Return the list of trained models; `ensemble_proba` stacks `model.predict(x, verbose=0)` of "
     "every member and averages over the members (axis 0).",
-    "About 63 % of the examples appear in a bootstrap sample, some of them several times."],
-    in_kernel=True)
+    "About 63 % of the examples appear in a bootstrap sample, some of them several times."])
 def q5(t, bagging_fit, ensemble_proba):
     """bagging: bootstrap samples and averaged probabilities"""
     for counts, n_models, where in BAG_CASES:

@@ -22,7 +22,7 @@ from unittest import mock
 import keras
 import numpy as np
 
-from .core import question
+from .core import is_subclass, judge_side, kernel_side, question
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -367,6 +367,15 @@ def _instant_random_search(folder):
     return tuner
 
 
+@kernel_side
+def finished_random_search():
+    """:func:`_instant_random_search` in a temporary folder that lives as long as the tuner."""
+    folder = tempfile.TemporaryDirectory()
+    tuner = _instant_random_search(folder.name)
+    tuner.course_folder = folder
+    return tuner
+
+
 def _expected_table(tuner, name):
     rows = [(float(trial.hyperparameters.values[name]), float(trial.score))
             for trial_id, trial in sorted(tuner.oracle.trials.items())
@@ -391,25 +400,26 @@ TABLE_CASES = {
     "Keep a trial only if `trial.status == 'COMPLETED'` (a failed trial has score None) and "
     "`name in trial.hyperparameters.values`; go through the trial ids in sorted order.",
     "Return `np.array(values, dtype=float), np.array(scores, dtype=float)`: float(True) is 1.0, "
-    "and an empty list gives an empty array of shape (0,)."], in_kernel=True)
+    "and an empty list gives an empty array of shape (0,)."])
 def q4(t, trial_scores):
     """hyperparameter values and scores of the finished trials"""
     if not callable(trial_scores):
         t.fail(f"`trial_scores` should be a function, but it is a {type(trial_scores).__name__}.")
     with tempfile.TemporaryDirectory() as folder:
-        tuner = _instant_random_search(folder)
-        expected = {name: _expected_table(tuner, name) for name in TABLE_CASES}
-        for name, case in TABLE_CASES.items():
-            out = t.call(trial_scores, tuner, name, where=f"name={case}")
-            if not isinstance(out, (tuple, list)) or len(out) != 2:
-                t.fail(f"`trial_scores(tuner, {name!r})` should return a pair (values, scores), "
-                       f"but it returned a {type(out).__name__}"
-                       + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else "."))
-            for part, mine, ref in zip(("values", "scores"), out, expected[name]):
-                if t.array(mine, ref, f"{part} for {case}"):
-                    dtype = t.numbers(mine, part).dtype
-                    t.case(dtype.kind == "f", f"{part} for {case} has dtype {dtype}; the task asks "
-                                              "for float arrays.")
+        reference = _instant_random_search(folder)
+        expected = {name: _expected_table(reference, name) for name in TABLE_CASES}
+    tuner = t.make(finished_random_search)   # the same seeded search, where the student's code runs
+    for name, case in TABLE_CASES.items():
+        out = t.call(trial_scores, tuner, name, where=f"name={case}")
+        if not isinstance(out, (tuple, list)) or len(out) != 2:
+            t.fail(f"`trial_scores(tuner, {name!r})` should return a pair (values, scores), "
+                   f"but it returned a {type(out).__name__}"
+                   + (f" of length {len(out)}." if isinstance(out, (tuple, list)) else "."))
+        for part, mine, ref in zip(("values", "scores"), out, expected[name]):
+            if t.array(mine, ref, f"{part} for {case}"):
+                dtype = t.numbers(mine, part).dtype
+                t.case(dtype.kind == "f", f"{part} for {case} has dtype {dtype}; the task asks "
+                                          "for float arrays.")
 
 
 # ----------------------------------------------------------------------------- q5
@@ -425,19 +435,27 @@ class _RecordingModel:
         return self.history
 
 
+def _same_data(given, original) -> bool:
+    """The array the check passed, handed on unchanged (in the grader it crosses as a copy)."""
+    return isinstance(given, np.ndarray) and given.shape == original.shape and \
+        np.array_equal(given, original)
+
+
 def _fit_call(t, hypermodel, hp, where):
     """Call the student's ``fit`` with a recording model; the (args, kwargs, returned) it passed."""
     x, y, val = np.zeros((4, 28, 28, 1)), np.zeros(4), (np.zeros((2, 28, 28, 1)), np.zeros(2))
-    model = _RecordingModel()
+    model = judge_side(_RecordingModel(), methods=("fit",))
     returned = t.call(hypermodel.fit, hp, model, x, y, epochs=3, validation_data=val, where=where)
     if len(model.calls) != 1:
         t.fail(f"`fit(hp, model, ...)` called `model.fit` {len(model.calls)} times for {where}; "
                "it should call it exactly once.")
     args, kwargs = model.calls[0]
-    if len(args) < 2 or args[0] is not x or args[1] is not y:
+    if len(args) < 2 or not _same_data(args[0], x) or not _same_data(args[1], y):
         t.fail(f"`model.fit` did not receive the training data for {where} (the positional "
                "arguments of `fit` were not passed on).")
-    if kwargs.get("epochs") != 3 or kwargs.get("validation_data") is not val:
+    given = kwargs.get("validation_data")
+    if kwargs.get("epochs") != 3 or not (isinstance(given, (tuple, list)) and len(given) == 2
+                                         and all(map(_same_data, given, val))):
         t.fail(f"`model.fit` did not receive the tuner's keyword arguments (epochs, "
                f"validation_data) for {where}.")
     return kwargs, returned is model.history
@@ -449,13 +467,12 @@ def _fit_call(t, hypermodel, hp, where):
     "Inside fit, declare the hyperparameter with `hp.Choice('batch_size', [32, 64, 128])` and "
     "pass its value to `model.fit(*args, batch_size=..., **kwargs)`.",
     "Return what `model.fit` returns (the History): the tuner reads the validation metrics "
-    "from it."], in_kernel=True)
+    "from it."])
 def q5(t, BatchSizeHyperModel):
     """tune the batch size by overriding HyperModel.fit"""
     import keras_tuner as kt
 
-    if not (isinstance(BatchSizeHyperModel, type)
-            and issubclass(BatchSizeHyperModel, kt.HyperModel)):
+    if not is_subclass(BatchSizeHyperModel, kt.HyperModel):
         t.fail("`BatchSizeHyperModel` should be a class that subclasses kt.HyperModel "
                f"(it is a {type(BatchSizeHyperModel).__name__}).")
     hypermodel = t.call(BatchSizeHyperModel, where="BatchSizeHyperModel()")

@@ -37,6 +37,32 @@ class JudgeObject:
         return "<an object of the grader's>"
 
 
+class JudgeProxy(JudgeObject):
+    """An object the check keeps with the judge (``judge_side``): its listed methods are called,
+    and its listed attributes read, over there."""
+
+    def __init__(self, number: int, agent: Agent, info: dict):
+        super().__init__(number)
+        self._agent, self._name = agent, info.get("name", "object")
+        self._methods = set(info["proxy"]["methods"])
+        self._attributes = set(info["proxy"]["attributes"])
+
+    def __getattr__(self, name: str):
+        if name.startswith("_") or name not in self._methods | self._attributes:
+            raise AttributeError(f"the grader's {self._name} has no attribute {name!r}")
+        if name in self._attributes:
+            return self._agent.to_judge(self.number, name, read=True)
+        return lambda *args, **kwargs: self._agent.to_judge(self.number, name, args, kwargs)
+
+    def __call__(self, *args, **kwargs):
+        if "__call__" not in self._methods:
+            raise TypeError(f"the grader's {self._name} is not callable")
+        return self._agent.to_judge(self.number, "__call__", args, kwargs)
+
+    def __repr__(self) -> str:
+        return f"<the grader's {self._name}>"
+
+
 class Agent:
     """Holds the notebook's namespace and the objects the judge refers to by number."""
 
@@ -64,20 +90,29 @@ class Agent:
         return self.handles[number]
 
     def _callback(self, number: int, info: dict):
+        if "proxy" in info:
+            return JudgeProxy(number, self, info)
         if not info.get("callable"):
             return JudgeObject(number)
 
         def judge_function(*args, **kwargs):
-            encode = self.encoder()
-            reply = codec.loads(self.ask(codec.dumps({
-                "op": "callback", "id": number, "args": [encode(a) for a in args],
-                "kwargs": [[k, encode(v)] for k, v in kwargs.items()]})))
-            if "raised" in reply:
-                raise RuntimeError(str(reply["raised"])[:300])
-            return self.decoder()(reply.get("value"))
+            return self.to_judge(number, None, args, kwargs)
 
         judge_function.__name__ = info.get("name", "judge_function")
         return judge_function
+
+    def to_judge(self, number: int, member: str | None, args=(), kwargs=None, read=False):
+        """Call a judge function (or a member of a judge object) and decode what comes back;
+        what it raises is raised here as the same built-in or course exception."""
+        encode = self.encoder()
+        message = {"op": "callback", "id": number, "args": [encode(a) for a in args],
+                   "kwargs": [[k, encode(v)] for k, v in (kwargs or {}).items()]}
+        if member is not None:
+            message.update(member=member, read=read)
+        reply = codec.loads(self.ask(codec.dumps(message)))
+        if "raised" in reply:
+            raise codec.exception_from_data(reply["raised"])
+        return self.decoder()(reply.get("value"))
 
     # ---------------------------------------------------------------- requests
     def handle(self, text: str) -> str:
@@ -127,7 +162,10 @@ class Agent:
                                "builtin": getattr(builtins, type(exc).__name__, None)
                                is type(exc)}}
         try:
-            return {"value": self.encoder(identities)(value)}
+            encoder = self.encoder(identities)
+            if isinstance(value, _Kept):
+                return {"value": encoder._kept(value.value)}
+            return {"value": encoder(value)}
         except BaseException as exc:
             return {"unsendable": f"{type(exc).__name__}: {str(exc)[:200]}"}
 
@@ -195,22 +233,40 @@ class Agent:
         target, key = self._target(request), self.decoder()(request.get("key"))
         return self._run(request, lambda: target[key])
 
-    def op_evaluate(self, request: dict) -> dict:
-        """Run one of the lesson's checks here (questions marked ``in_kernel``)."""
+    def op_kernel_side(self, request: dict) -> dict:
+        """Run a check helper marked ``kernel_side`` on the student's objects (``Tester.make``
+        keeps its result here; ``Tester.collect`` sends it back as data)."""
         import importlib
 
-        from ..checks.core import questions_of
+        from ..checks import core
 
-        lesson, key = str(request.get("lesson")), str(request.get("key"))
-        module = importlib.import_module(f"utils.checks.lesson{lesson}")
-        [q] = [q for q in questions_of(module) if q.key == key]
-        with contextlib.redirect_stdout(io.StringIO()):
-            result = q.evaluate(namespace=self.namespace)
-        return {"status": result.status, "score": result.score, "messages": result.messages}
+        key = str(request.get("fn"))
+        module = key.split(":", 1)[0]
+        if not module.startswith("utils.checks.lesson"):
+            raise codec.Undecodable("not a check helper")
+        importlib.import_module(module)
+        fn = core._KERNEL_SIDE.get(key)
+        if fn is None:
+            raise codec.Undecodable("not a check helper")
+        decode = self.decoder()
+        args = [decode(a) for a in request.get("args", [])]
+        kwargs = {str(k): decode(v) for k, v in request.get("kwargs", [])}
+        if request.get("keep") is True:
+            reply = self._run(request, lambda: _Kept(fn(*args, **kwargs)))
+        else:
+            reply = self._run(request, lambda: fn(*args, **kwargs))
+        return reply
 
     def op_release(self, request: dict) -> dict:
         self.handles.clear()
         return {"released": True}
+
+
+class _Kept:
+    """A result that stays in the kernel as a handle even when it could travel as data."""
+
+    def __init__(self, value):
+        self.value = value
 
 
 def _mutable(value) -> bool:

@@ -19,13 +19,25 @@ import json
 import math
 import tempfile
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePath
+
+from ..checks.core import WRITABLE, judge_side_spec
 
 MAX_BLOB = 256 * 2**20        # bytes of one array or model
 MAX_DEPTH = 40                # nesting of containers
 MAX_ITEMS = 200_000           # elements of one list, tuple or dict
 MAX_CONFIG = 16 * 2**20       # bytes of a model's config.json
 _KERAS_PACKAGES = ("keras", "keras_hub", "keras_cv", "keras_nlp")
+# Built-in Keras callbacks that cross as their constructor arguments (a student's own callback
+# class stays in the kernel).
+_CALLBACK_ARGS = {
+    "EarlyStopping": ("monitor", "min_delta", "patience", "verbose", "mode", "baseline",
+                      "restore_best_weights", "start_from_epoch"),
+    "ModelCheckpoint": ("filepath", "monitor", "verbose", "save_best_only", "save_weights_only",
+                        "mode", "save_freq"),
+}
+# Exceptions of the course that a judge function may raise into the student's code as themselves
+COURSE_EXCEPTIONS = {"utils.data.DatasetUnavailable"}
 
 
 class Undecodable(Exception):
@@ -296,6 +308,8 @@ class Encoder:
         for i, known in enumerate(self.identities):
             if value is known and not isinstance(value, (bool, int, float, str, type(None))):
                 return {"$": "arg", "i": i}
+        if self.kind == "callback" and judge_side_spec(value) is not None:
+            return self._kept(value)
         if isinstance(value, np.generic) and not isinstance(value, np.object_):
             return {"$": "scalar", "npy": array_bytes(np.asarray(value))}
         if value is None or isinstance(value, (bool, str)):
@@ -318,6 +332,8 @@ class Encoder:
                                        for k, v in value.items()]}
         if isinstance(value, (set, frozenset)):
             return {"$": "set", "v": [self(v, depth + 1) for v in value]}
+        if isinstance(value, PurePath):
+            return {"$": "path", "v": str(value)}
         if isinstance(value, complex):
             return {"$": "complex", "v": [value.real, value.imag]}
         if isinstance(value, np.ndarray) and not value.dtype.hasobject:
@@ -349,6 +365,12 @@ class Encoder:
             config = value.get_config()
             json.dumps(config)
             return {"$": "hyperparameters", "config": config}
+        if type(value).__name__ in _CALLBACK_ARGS and type(value).__module__.startswith(
+                "keras.src.callbacks"):
+            args = {name: getattr(value, name, None) for name in _CALLBACK_ARGS[
+                type(value).__name__]}
+            json.dumps(args)
+            return {"$": "kcallback", "class": type(value).__name__, "args": args}
         if _is_builtin_keras_object(value):
             try:
                 from keras import saving
@@ -375,7 +397,11 @@ class Encoder:
         if number is None:
             raise Undecodable(f"a {type(value).__name__} cannot be sent across the sandbox wall")
         tag = "handle" if self.kind == "handle" else "callback"
-        return {"$": tag, "id": number, "info": describe(value)}
+        info = describe(value)
+        spec = judge_side_spec(value) if self.kind == "callback" else None
+        if spec is not None:
+            info["proxy"] = {"methods": list(spec[0]), "attributes": list(spec[1])}
+        return {"$": tag, "id": number, "info": info}
 
 
 class Decoder:
@@ -498,6 +524,10 @@ class Decoder:
                                   ) from None
         if tag == "layer":
             return read_layer(data, lambda x: self(x, depth + 1))
+        if tag == "path" and isinstance(data.get("v"), str) and len(data["v"]) < 4096:
+            return Path(data["v"])
+        if tag == "kcallback":
+            return read_callback(data)
         if tag == "arg":
             i = data.get("i")
             if isinstance(i, int) and 0 <= i < len(self.identities):
@@ -515,10 +545,67 @@ class Decoder:
 def _clean_info(info: dict) -> dict:
     def text(x, limit=200):
         return str(x)[:limit] if isinstance(x, str) else "?"
+    def names(x):
+        return [text(n, 60) for n in x[:40]] if isinstance(x, list) else []
     mro = info.get("mro") if isinstance(info.get("mro"), list) else []
-    return {"type": text(info.get("type")), "name": text(info.get("name"), 100),
-            "callable": info.get("callable") is True, "class": info.get("class") is True,
-            "mro": [text(m) for m in mro[:30]], "unfinished": info.get("unfinished") is True}
+    clean = {"type": text(info.get("type")), "name": text(info.get("name"), 100),
+             "callable": info.get("callable") is True, "class": info.get("class") is True,
+             "mro": [text(m) for m in mro[:30]], "unfinished": info.get("unfinished") is True}
+    if isinstance(info.get("proxy"), dict):
+        clean["proxy"] = {"methods": names(info["proxy"].get("methods")),
+                          "attributes": names(info["proxy"].get("attributes"))}
+    return clean
+
+
+def read_callback(data) -> object:
+    """A built-in Keras callback rebuilt from its constructor arguments (``kcallback``)."""
+    import keras
+
+    name, args = data.get("class"), data.get("args")
+    if name not in _CALLBACK_ARGS or not isinstance(args, dict) or set(args) - set(
+            _CALLBACK_ARGS[name]) or not all(v is None or isinstance(v, (bool, int, float, str))
+                                             for v in args.values()):
+        raise Undecodable("a malformed Keras callback")
+    args = {k: v for k, v in args.items() if v is not None}
+    if name == "ModelCheckpoint":
+        root, path = WRITABLE.get(), args.get("filepath")
+        if root is None or not isinstance(path, str) or not Path(path).resolve().is_relative_to(
+                Path(root).resolve()):
+            raise Undecodable("a ModelCheckpoint writing outside the folder it was given")
+    try:
+        return getattr(keras.callbacks, name)(**args)
+    except Exception as exc:
+        raise Undecodable(f"a Keras callback could not be rebuilt ({type(exc).__name__})"
+                          ) from None
+
+
+def exception_data(exc: BaseException) -> dict:
+    """An exception as data: its name, message, and the built-in or course class it is."""
+    builtin = next((c.__name__ for c in type(exc).__mro__
+                    if c.__module__ == "builtins" and issubclass(c, Exception)), "Exception")
+    course = next((f"{c.__module__}.{c.__qualname__}" for c in type(exc).__mro__
+                   if f"{c.__module__}.{c.__qualname__}" in COURSE_EXCEPTIONS), None)
+    return {"type": type(exc).__name__[:80], "message": str(exc)[:300], "builtin": builtin,
+            "course": course}
+
+
+def exception_from_data(info) -> Exception:
+    """The exception to raise for :func:`exception_data` (a course class, else a built-in)."""
+    import builtins
+    import importlib
+
+    info = info if isinstance(info, dict) else {"message": str(info)}
+    message = str(info.get("message", ""))[:300]
+    if info.get("course") in COURSE_EXCEPTIONS:
+        module, name = info["course"].rsplit(".", 1)
+        return getattr(importlib.import_module(module), name)(message)
+    cls = getattr(builtins, str(info.get("builtin")), None)
+    if not (isinstance(cls, type) and issubclass(cls, Exception)):
+        cls = RuntimeError
+    try:
+        return cls(message)
+    except Exception:  # exceptions with unusual constructors
+        return RuntimeError(message)
 
 
 def dumps(message: dict) -> str:

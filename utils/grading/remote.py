@@ -10,7 +10,7 @@ from __future__ import annotations
 import builtins
 import itertools
 
-from ..checks.core import Fail
+from ..checks.core import Fail, judge_side_spec
 from . import codec
 from .agent import Agent
 
@@ -169,9 +169,13 @@ class Link:
         raise AgentLost("the kernel called back too often")
 
     def answer_callback(self, message: dict) -> str:
-        """Run a judge function that the student's code called, on the data it sent."""
-        fn = self._callbacks.get(message.get("id"))
+        """Run a judge function that the student's code called, on the data it sent; or, for
+        an object kept with the judge (``judge_side``), one of its listed methods or attributes."""
+        target = self._callbacks.get(message.get("id"))
         try:
+            fn = self._member(target, message) if "member" in message else target
+            if "member" in message and message.get("read"):
+                return codec.dumps({"value": self.encoder()(fn)})
             if not callable(fn):
                 raise codec.Undecodable("an unknown callback")
             decode = self.decoder()
@@ -181,7 +185,17 @@ class Link:
         except (CheckTimedOut, AgentLost):
             raise
         except Exception as exc:
-            return codec.dumps({"raised": f"{type(exc).__name__}: {str(exc)[:200]}"})
+            return codec.dumps({"raised": codec.exception_data(exc)})
+
+    @staticmethod
+    def _member(target, message: dict):
+        """A listed method or attribute of an object kept with the judge."""
+        spec = judge_side_spec(target) if target is not None else None
+        name = message.get("member")
+        methods, attributes = spec or ((), ())
+        if name not in (attributes if message.get("read") else methods):
+            raise codec.Undecodable(f"the grader's object offers no {str(name)[:40]!r}")
+        return target if name == "__call__" else getattr(target, name)
 
     def _value(self, reply: dict, what: str, identities=()):
         if "value" in reply:
@@ -224,6 +238,18 @@ class Link:
                 except codec.Undecodable:
                     pass
         return self._value(reply, f"`{target.__name__}`", identities=given)
+
+    def run_kernel_side(self, key: str, args, kwargs, keep: bool):
+        """Run a course helper marked ``kernel_side`` in the kernel on these arguments: its
+        result stays there as a stand-in (``keep``) or comes back as data."""
+        encode = self.encoder()
+        try:
+            message = {"op": "kernel_side", "fn": key, "keep": keep, "errstate": {},
+                       "args": [encode(a) for a in args],
+                       "kwargs": [[str(k), encode(v)] for k, v in kwargs.items()]}
+        except codec.Undecodable as exc:
+            raise RuntimeError(f"a check argument cannot be sent to the kernel: {exc}") from None
+        return self._value(self.request(message), f"`{key.rsplit(':', 1)[-1]}`")
 
     def describe(self, names) -> dict:
         reply = self.request({"op": "describe", "names": list(names)})
