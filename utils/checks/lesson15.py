@@ -68,6 +68,7 @@ class _RecordingModel(keras.Sequential):
             validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_steps=None,
             validation_batch_size=None, validation_freq=1):
+        _bounded(epochs)
         x_fit = np.asarray(x, np.float32)
         y_fit = None if y is None else np.array(y, copy=True)
         if validation_split and validation_data is None and y_fit is not None:
@@ -107,6 +108,15 @@ class _RecordingModel(keras.Sequential):
         loss, accuracy = _loss_and_accuracy(self, x, y)
         result = {"loss": float(loss), "accuracy": accuracy}
         return result if return_dict else [result["loss"], result["accuracy"]]
+
+
+MAX_EPOCHS = 200   # a model a check hands out trains at most this long (in the grader: its judge)
+
+
+def _bounded(epochs) -> None:
+    if not isinstance(epochs, (int, np.integer)) or not 0 <= epochs <= MAX_EPOCHS:
+        raise ValueError(f"the check's model trains for a whole number of epochs up to "
+                         f"{MAX_EPOCHS}, not {epochs!r}")
 
 
 # what student code may do with a model a check hands it (the model stays with the check)
@@ -336,6 +346,7 @@ def _log_fits(model) -> list[dict]:
     def fit(*args, **kwargs):
         bound = _FIT_SIGNATURE.bind(model, *args, **kwargs)
         bound.apply_defaults()
+        _bounded(bound.arguments["epochs"])
         calls.append(dict(bound.arguments))
         return real_fit(*args, **kwargs)
 
