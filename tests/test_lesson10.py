@@ -313,3 +313,33 @@ CORRECT = [
 (test_reference_answer_passes, test_wrong_answer_fails, test_every_question_has_a_wrong_answer,
  test_judge_gives_the_same_verdict) = \
     answer_tests(lesson10, CORRECT, WRONG)
+
+
+# ----------------------------------------------------------------------------- Adam's epsilon
+def test_keras_adam_puts_epsilon_over_the_root_of_one_minus_beta2():
+    """Lesson 10, section 5: Keras' Adam is the textbook rule with epsilon / sqrt(1 - beta_2**t)
+    (31.6 epsilon at t = 1), not epsilon * sqrt(1 - beta_2**t). Gradients of 1e-8..1e-6 make the
+    place of epsilon visible; two steps check that t enters as the step count."""
+    import keras
+
+    lr, beta_1, beta_2, eps = 1e-3, 0.9, 0.999, 1e-7
+    g = np.array([1e-8, 3e-8, 1e-7, 1e-6])
+    w = keras.Variable(np.zeros(4), dtype="float64")
+    optimizer = keras.optimizers.Adam(lr, beta_1=beta_1, beta_2=beta_2, epsilon=eps)
+    m = v = np.zeros(4)
+    for t in (1, 2):
+        before = w.numpy().copy()
+        optimizer.apply([tf.constant(g, dtype="float64")], [w])
+        step = w.numpy() - before
+        m = beta_1 * m + (1 - beta_1) * g
+        v = beta_2 * v + (1 - beta_2) * g ** 2
+        m_hat, v_hat = m / (1 - beta_1 ** t), v / (1 - beta_2 ** t)
+
+        def textbook(epsilon):
+            return -lr * m_hat / (np.sqrt(v_hat) + epsilon)
+
+        over = textbook(eps / np.sqrt(1 - beta_2 ** t))
+        times = textbook(eps * np.sqrt(1 - beta_2 ** t))
+        np.testing.assert_allclose(step, over, rtol=1e-4)          # what the lesson says
+        assert np.all(np.abs(step / times - 1) > 0.5), (t, step, times)   # the old, wrong text
+        assert np.all(np.abs(step / textbook(eps) - 1) > 0.5), (t, step)  # not the textbook rule
