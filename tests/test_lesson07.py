@@ -27,37 +27,35 @@ def to_pm1(x):
     return (x[..., None] if x.ndim == 3 else x) / 127.5 - 1.0
 
 
-def standard_cnn_functional():
-    """The functional API, ReLU as TensorFlow functions, the softmax as tf.nn.softmax."""
-    inputs = keras.Input((28, 28, 1))
-    x = inputs
-    for filters in (32, 64):
-        x = layers.Conv2D(filters, 3, padding="same", use_bias=False)(x)
-        x = layers.BatchNormalization(momentum=0.9)(x)
-        x = layers.Activation(tf.nn.relu)(x)
-        x = layers.MaxPooling2D(pool_size=(2, 2))(x)
-    x = layers.Dense(128, activation=tf.nn.relu)(layers.Flatten()(x))
-    outputs = layers.Dense(10, activation=tf.nn.softmax)(layers.Dropout(0.3)(x))
-    return keras.Model(inputs, outputs)
+# q1: the prediction of every layer's output shape and parameter count
+SHAPES = [(28, 28, 16), (28, 28, 16), (28, 28, 16), (14, 14, 16), (7, 7, 32), (7, 7, 32),
+          (3, 3, 32), (288,), (64,), (10,)]
+PARAMS = [1216, 64, 0, 0, 4608, 0, 0, 0, 18496, 650]
 
 
-def standard_cnn_separate_activations():
-    """Sequential with add(), every activation a layer of its own, a compiled model."""
-    model = keras.Sequential()
-    model.add(keras.Input(shape=(28, 28, 1)))
-    for filters in (32, 64):
-        model.add(layers.Conv2D(filters, (3, 3), strides=1, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization(momentum=0.9))
-        model.add(layers.Activation("relu"))
-        model.add(layers.MaxPooling2D(2, strides=2))
-    model.add(layers.Flatten())
-    model.add(layers.Dense(128))
-    model.add(layers.ReLU())
-    model.add(layers.Dropout(rate=0.3))
-    model.add(layers.Dense(10))
-    model.add(layers.Softmax())
-    model.compile(optimizer="adam", loss="sparse_categorical_crossentropy")
-    return model
+def prediction(shapes=SHAPES, params=PARAMS, **changes):
+    """The right prediction with some entries changed: ``shape_3=(4, 4, 32)``, ``param_0=1200``."""
+    shapes, params = list(shapes), list(params)
+    for key, value in changes.items():
+        kind, index = key.split("_")
+        (shapes if kind == "shape" else params)[int(index)] = value
+    return {"predicted_shapes": shapes, "predicted_params": params}
+
+
+def prediction_by_arithmetic():
+    """Lists of lists and counts written as the arithmetic, NumPy integers among them."""
+    side = (32 - 5) // 1 + 1
+    shapes = [[side, side, 16]] * 3 + [[side // 2, side // 2, 16]]
+    shapes += [[int(np.ceil(14 / 2)), 7, 32]] * 2 + [[7 // 2, 7 // 2, 32], [3 * 3 * 32], [64], [10]]
+    params = [np.int64(5 * 5 * 3 * 16 + 16), 4 * 16, 0, 0, 3 * 3 * 16 * 32, 0, 0, 0,
+              288 * 64 + 64, 64 * 10 + 10]
+    return {"predicted_shapes": shapes, "predicted_params": params}
+
+
+def prediction_as_floats_and_arrays():
+    """Shapes as tuples of whole-valued floats, the counts as a NumPy array."""
+    return {"predicted_shapes": tuple(tuple(float(v) for v in shape) for shape in SHAPES),
+            "predicted_params": np.array(PARAMS)}
 
 
 def confusion_float_loop(y_true, y_pred, num_classes):
@@ -140,8 +138,8 @@ def cifar_loss_function(input_shape):
 
 
 CORRECT = [
-    ("q1", L.reference_standard_cnn), ("q1", standard_cnn_functional),
-    ("q1", standard_cnn_separate_activations),
+    ("q1", prediction()), ("q1", prediction_by_arithmetic()),
+    ("q1", prediction_as_floats_and_arrays()),
     ("q2", confusion_matrix), ("q2", confusion_float_loop), ("q2", confusion_bincount),
     ("q2", confusion_tf),
     ("q3", feature_maps), ("q3", maps_by_predict), ("q3", maps_layer_by_layer),
@@ -151,42 +149,6 @@ CORRECT = [
 
 
 # ----------------------------------------------------------------------------- wrong answers
-def standard_cnn_variant(kind, key, value):
-    """The required model with one setting of every layer of one type changed."""
-    def build():
-        config = L.reference_standard_cnn().get_config()
-        for layer in config["layers"]:
-            if layer["class_name"] == kind:
-                layer["config"][key] = value
-        return keras.Sequential.from_config(config)
-    return build
-
-
-def standard_cnn_gap():
-    model = keras.Sequential([keras.Input((28, 28, 1))])
-    for filters in (32, 64):
-        model.add(layers.Conv2D(filters, 3, padding="same", use_bias=False))
-        model.add(layers.BatchNormalization(momentum=0.9))
-        model.add(layers.ReLU())
-        model.add(layers.MaxPooling2D(2))
-    for layer in (layers.GlobalAveragePooling2D(), layers.Dense(128, activation="relu"),
-                  layers.Dropout(0.3), layers.Dense(10, activation="softmax")):
-        model.add(layer)
-    return model
-
-
-def standard_cnn_without_dropout():
-    model = L.reference_standard_cnn()
-    return keras.Sequential([keras.Input((28, 28, 1))]
-                            + [x for x in model.layers if type(x).__name__ != "Dropout"])
-
-
-def standard_cnn_sigmoid_output():
-    config = L.reference_standard_cnn().get_config()
-    config["layers"][-1]["config"]["activation"] = "sigmoid"
-    return keras.Sequential.from_config(config)
-
-
 def cm_transposed(y_true, y_pred, num_classes):
     return confusion_matrix(y_true, y_pred, num_classes).T
 
@@ -268,13 +230,30 @@ def cifar_fixed_input(input_shape):
 
 
 WRONG = {
-    "q1": [(standard_cnn_variant("Conv2D", "use_bias", True), "`use_bias` = True"),
-           (standard_cnn_variant("Dropout", "rate", 0.5), "`rate` = 0.5"),
-           (standard_cnn_variant("BatchNormalization", "momentum", 0.99), "`momentum` = 0.99"),
-           (standard_cnn_gap, "layer 9 (GlobalAveragePooling2D)"),
-           (standard_cnn_without_dropout, "is missing a Dropout after layer 10 (Dense)"),
-           (standard_cnn_sigmoid_output, "layer 12 (Dense) of `build_standard_cnn()` uses "
-                                         "activation 'sigmoid'")],
+    "q1": [(prediction(shape_0=(32, 32, 16)), "layer 1 (Conv2D(16, 5) on 32x32x3): your shape "
+                                              "(32, 32, 16) is wrong: that is what padding='same'"),
+           (prediction(shape_0=(30, 30, 16)), "this kernel is 5x5"),
+           (prediction(shape_4=(14, 14, 32)), "layer 5 (Conv2D(32, 3, strides=2, padding='same', "
+                                              "use_bias=False)): your shape (14, 14, 32) is wrong: "
+                                              "the stride"),
+           (prediction(shape_6=(4, 4, 32)), "layer 7 (MaxPooling2D(2)): your shape (4, 4, 32) is "
+                                            "wrong: pooling rounds down"),
+           (prediction(shape_7=(1568,)), "Flatten sees the output of the pooling layer"),
+           (prediction(shape_0=(None, 28, 28, 16)), "leave out the batch axis"),
+           (prediction(shape_0=(16, 28, 28)), "channels last"),
+           (prediction(shape_6=(3.5, 3.5, 32)), "not a whole number"),
+           (prediction(param_0=1200), "layer 1 (Conv2D(16, 5) on 32x32x3): your parameter count "
+                                      "1,200 is wrong: the bias"),
+           (prediction(param_1=32), "also counts the moving mean and variance"),
+           (prediction(param_4=4640), "this convolution has `use_bias=False`"),
+           (prediction(param_8=18432), "layer 9 (Dense(64)): your parameter count 18,432 is wrong: "
+                                       "the bias"),
+           (prediction(param_8=100416), "the Flatten size feeding this layer is wrong"),
+           (prediction(param_3=32), "pooling has no parameters"),
+           (prediction(params=PARAMS[:-1]), "`predicted_params` has 9 entries; the model has 10 "
+                                            "layers"),
+           ({"predicted_shapes": "28x28x16", "predicted_params": PARAMS}, "should be a list"),
+           (prediction(param_9=650.5), "not a whole number")],
     "q2": [(cm_transposed, "rows and columns are swapped"),
            (cm_fancy_index, "300 labels of 10 classes"),
            (cm_uint8_bincount, "uint8 labels of 20 classes"),
@@ -396,14 +375,16 @@ def smoke_runs():
 
 @pytest.fixture(scope="module")
 def trained():
-    """A small CNN trained for 2 epochs on the bundled data (about 80% test accuracy), and its history."""
+    """A small CNN trained for 2 epochs on the bundled data (about 80% validation accuracy), and
+    its history."""
     from utils.data import load_fashion_mnist, to_float_images
 
     with pytest.MonkeyPatch.context() as mp:
         mp.delenv("COURSE_SMOKE", raising=False)
         (x, y), _ = load_fashion_mnist()
         model = tiny_cnn()
-        history = model.fit(to_float_images(x), y, epochs=2, batch_size=64, verbose=0)
+        history = model.fit(to_float_images(x), y, epochs=2, batch_size=64, validation_split=0.1,
+                            verbose=0)
     return model, history
 
 
@@ -426,11 +407,21 @@ def test_free_design_passes_above_the_threshold(trained, monkeypatch):
 
 def test_free_design_below_the_threshold_fails(trained, monkeypatch):
     monkeypatch.delenv("COURSE_SMOKE", raising=False)
-    assert_fails_with(L.q6, {"model": trained[0], "history": trained[1]}, "the threshold is 85.5%")
+    assert_fails_with(L.q6, {"model": trained[0], "history": trained[1]},
+                      f"the threshold is {L.ACCURACY_THRESHOLD:.1%}")
+
+
+def test_free_design_without_a_validation_split_fails(trained, monkeypatch):
+    monkeypatch.delenv("COURSE_SMOKE", raising=False)
+    monkeypatch.setattr(L, "ACCURACY_THRESHOLD", 0.7)
+    history = {"loss": trained[1].history["loss"]}           # as if fit had no validation_split
+    assert_fails_with(L.q6, {"model": trained[0], "history": history}, "holds no 'val_loss'")
+    assert_judge_agrees(L.q6, {"model": trained[0], "history": history})
 
 
 WRONG_Q6 = [  # (smoke mode?, answers, message)
-    (False, lambda: {"model": tiny_cnn(), "history": {"loss": [2.3, 2.2]}}, "the threshold is 85.5%"),
+    (False, lambda: {"model": tiny_cnn(), "history": {"loss": [2.3, 2.2], "val_loss": [2.3, 2.2]}},
+     f"the threshold is {L.ACCURACY_THRESHOLD:.1%}"),
     (False, lambda: {"model": tiny_cnn(softmax=False), "history": {"loss": [2.3, 2.2]}},
      "not probabilities"),
     (False, lambda: {"model": tiny_cnn(compiled=False), "history": {"loss": [2.3, 2.2]}},
@@ -460,3 +451,23 @@ def test_free_design_wrong_answers_fail(smoke, factory, text, monkeypatch):
 
 def test_every_question_has_a_wrong_answer():
     assert_covers_every_question(L, set(WRONG) | {"q6"})
+
+
+def test_exercise_1_shows_the_model_the_check_uses():
+    """The model printed in exercise 1's text is the one q1 builds (same layers and settings)."""
+    import json
+    import re
+    from pathlib import Path
+
+    master = Path(__file__).resolve().parent.parent / "solutions" / "07_first_cnn.ipynb"
+    cells = json.loads(master.read_text(encoding="utf-8"))["cells"]
+    text = next("".join(c["source"]) for c in cells
+                if "### Exercise 1 · Predict, then run" in "".join(c["source"]))
+    code = re.search(r"```python\n(.*?)```", text, re.S).group(1)
+    shown = eval(code, {"keras": keras, "layers": layers})
+
+    def described(model):
+        return [(type(layer).__name__, {k: v for k, v in layer.get_config().items() if k != "name"})
+                for layer in model.layers]
+
+    assert described(shown) == described(L.predict_cnn())
