@@ -141,3 +141,10 @@ def test_sample_photo_is_an_rgb_tensor():
 def test_to_float_images_adds_a_channel_axis():
     x = data.to_float_images(np.full((2, 28, 28), 255, np.uint8))
     assert x.shape == (2, 28, 28, 1) and x.dtype == np.float32 and x.max() == 1.0
+
+
+def test_cifar_without_download_does_not_blame_the_network(offline):
+    with pytest.raises(data.DatasetUnavailable) as info:
+        data.load_cifar10(download=False)
+    first = str(info.value).splitlines()[0]
+    assert "download=False" in first and "network" not in first

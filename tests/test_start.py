@@ -1,6 +1,7 @@
 """The student's work folder: lessons copied once, never overwritten."""
 from utils import start
 from utils.checks import tracking
+from utils.course import ROOT
 
 
 def lessons_in(folder, names=("00_welcome.ipynb", "01_linear_classifier.ipynb")):
@@ -34,3 +35,15 @@ def test_the_real_lessons_go_to_the_chosen_folder(tmp_path, capsys):
     assert start.main(["--to", str(tmp_path / "work")]) == 0
     out = capsys.readouterr().out
     assert "copied" in out and (tmp_path / "work" / "03_convolution.ipynb").is_file()
+
+
+def test_a_students_own_utils_file_is_named_before_it_shadows_the_course(tmp_path, capsys):
+    from utils.session import shadowing_file
+
+    assert shadowing_file(tmp_path) is None
+    (tmp_path / "utils.py").write_text("x = 1\n")
+    assert shadowing_file(tmp_path) == tmp_path / "utils.py"
+    assert start.main(["--to", str(tmp_path)]) == 0
+    assert "utils.py has the same name as the course library" in capsys.readouterr().out
+    assert (tmp_path / "utils.py").read_text() == "x = 1\n"      # left as it was
+    assert shadowing_file(ROOT) is None                          # the course itself is not a clash

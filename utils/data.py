@@ -136,7 +136,9 @@ def load_fashion_mnist(size: str = "small", download: bool = True):
             found = _try_keras_download("fashion_mnist")
         if found is None:
             raise DatasetUnavailable(
-                "The full Fashion-MNIST is not on this machine and could not be downloaded.\n"
+                "The full Fashion-MNIST is not on this machine"
+                + (" and could not be downloaded (no network?).\n" if download else
+                   " (no download was tried: download=False).\n") +
                 "Do one of: (1) on Debian/Ubuntu: sudo apt-get install dataset-fashion-mnist; "
                 "(2) with a network, run once: python -c \"import keras; "
                 "keras.datasets.fashion_mnist.load_data()\"; (3) put the four *-ubyte.gz files "
@@ -170,7 +172,9 @@ def load_cifar10(download: bool = True):
     found = _try_keras_download("cifar10") if download else None
     if found is None:
         raise DatasetUnavailable(
-            "CIFAR-10 is not on this machine and could not be downloaded (no network?).\n"
+            "CIFAR-10 is not on this machine"
+            + (" and could not be downloaded (no network?).\n" if download else
+               " (no download was tried: download=False).\n") +
             "Do one of: (1) with a network, run once: python -c \"import keras; "
             "keras.datasets.cifar10.load_data()\"; (2) copy cifar-10-python.tar.gz into "
             f"{keras_cache_dir()} or into {config.DATA_DIR}; (3) set CIFAR10_DIR to an unpacked "

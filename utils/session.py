@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import random
+from pathlib import Path
 
 import numpy as np
 
@@ -36,11 +37,27 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> None:
 
     set_style()
     limit_blas_threads()
+    clash = shadowing_file()
+    if clash is not None:
+        print(f"Note: {clash} has the same name as the course library `utils`. When the kernel "
+              "restarts, `import utils` will load that file instead and this cell will fail. "
+              "Rename it (for example to my_utils.py).")
     if not quiet:
         devices = [d.device_type for d in tf.config.list_physical_devices()]
         mode = "smoke (tiny data, 1 epoch)" if config.smoke() else "default (bundled data)"
         print(f"TensorFlow {tf.__version__} | Keras {keras.__version__} | "
               f"devices: {', '.join(devices)} | seed {seed} | mode: {mode}")
+
+
+def shadowing_file(folder: Path | None = None) -> Path | None:
+    """A ``utils.py`` (or a ``utils`` package) in the notebook's folder that is not the course
+    library: Python would import it instead of the course's ``utils`` after a restart."""
+    folder = Path.cwd() if folder is None else folder
+    ours = Path(__file__).resolve().parent
+    for candidate in (folder / "utils.py", folder / "utils" / "__init__.py"):
+        if candidate.is_file() and candidate.resolve().parent != ours:
+            return candidate
+    return None
 
 
 def limit_blas_threads() -> None:

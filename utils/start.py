@@ -18,6 +18,7 @@ from pathlib import Path
 
 from .checks.tracking import WORK_MARKER
 from .course import LESSONS_DIR, ROOT
+from .session import shadowing_file
 
 WORK_DIR = ROOT / "my_work"
 
@@ -68,6 +69,10 @@ def main(argv=None) -> int:
         print(f"copied {len(done.new)} lesson(s): {', '.join(n[:2] for n in done.new)}")
     if done.kept:
         print(f"kept your {len(done.kept)} existing lesson(s) as they are")
+    clash = shadowing_file(done.folder)
+    if clash is not None:
+        print(f"warning: {clash} has the same name as the course library `utils`; the lessons "
+              "in this folder would import it instead. Rename it (for example to my_utils.py).")
     if args.lab:
         if shutil.which("jupyter") is None:
             print("error: `jupyter` was not found; install the course first (see README)",
