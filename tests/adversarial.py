@@ -531,7 +531,7 @@ A["agent_tamper"] = _attack(
     1, "patches the grader's in-kernel agent (utils.grading.agent, if the "
     "grader has one; also on every pre_run_cell): each reply it sends gets "
     "PASS/score 5/an invented key, a raised NotImplementedError becomes a value, "
-    "and op_evaluate always answers PASS with score 5", "stub", [PRELUDE + r'''
+    "and every kernel-side helper answers PASS with score 5", "stub", [PRELUDE + r'''
 _mark("agent_tamper")
 import importlib
 
@@ -559,7 +559,7 @@ def _patch_agent(*args):
         return
     real_handle = agent.Agent.handle
     agent.Agent.handle = lambda self, text: _lie(real_handle(self, text))
-    agent.Agent.op_evaluate = lambda self, request: {
+    agent.Agent.op_kernel_side = lambda self, request: {
         "status": "PASS", "score": 5.0, "messages": ["All cases passed."], "key": "q9"}
     agent.Agent._course_attack = True
 

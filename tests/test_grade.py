@@ -316,8 +316,8 @@ def test_question_scan_agrees_with_the_module(lesson):
 
     module = importlib.import_module(f"utils.checks.lesson{lesson}")
     scanned = lessons.questions_in(ROOT / "utils" / "checks" / f"lesson{lesson}.py")
-    assert [(q.key, q.names, q.in_kernel) for q in scanned] == [
-        (q.key, q.names, q.in_kernel) for q in questions_of(module)]
+    assert [(q.key, q.names) for q in scanned] == [
+        (q.key, q.names) for q in questions_of(module)]
 
 
 def test_bad_input_gives_one_clear_line(tmp_path, capsys):

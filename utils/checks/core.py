@@ -384,11 +384,9 @@ class Tester:
 class Question:
     """One exercise: ``check()``, ``hint(n)``, ``solution()``."""
 
-    def __init__(self, lesson: str, number: int, names, checker, hints=(), title: str = "",
-                 in_kernel: bool = False):
+    def __init__(self, lesson: str, number: int, names, checker, hints=(), title: str = ""):
         self.lesson, self.number, self.names = lesson, number, tuple(names)
         self.checker, self.hints, self.title = checker, list(hints), title
-        self.in_kernel = in_kernel
 
     @property
     def label(self) -> str:
@@ -499,19 +497,14 @@ def solution_code(lesson: str, key: str) -> str | None:
         return None
 
 
-def question(names, hints=(), in_kernel: bool = False):
-    """Decorator turning ``def qN(t, *answers)`` in ``lessonNN.py`` into a :class:`Question`.
-
-    ``in_kernel=True``: the grader cannot judge this check from plain data yet (its answer is a
-    tf.data pipeline, a KerasTuner object, code that trains a model it is given, ...), so it runs
-    inside the submission's sandbox, where a crafted notebook could forge its verdict. The
-    gradebook says so for every such question (see docs/grading.md)."""
+def question(names, hints=()):
+    """Decorator turning ``def qN(t, *answers)`` in ``lessonNN.py`` into a :class:`Question`."""
 
     def wrap(fn) -> Question:
         module = sys.modules[fn.__module__].__name__.rsplit(".", 1)[-1]
         lesson = module.removeprefix("lesson")
         title = (inspect.getdoc(fn) or "").splitlines()[0] if fn.__doc__ else ""
-        return Question(lesson, int(fn.__name__.lstrip("q")), names, fn, hints, title, in_kernel)
+        return Question(lesson, int(fn.__name__.lstrip("q")), names, fn, hints, title)
 
     return wrap
 

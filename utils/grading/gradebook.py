@@ -94,10 +94,6 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
     if missing:
         flags.add(MISSING)
         notes.append("missing answers: " + "; ".join(missing))
-    in_kernel = [column for column, _, r in items if r is not None and r.in_kernel]
-    if in_kernel:
-        notes.append("judged inside the sandbox, so a crafted notebook could forge them: "
-                     + ", ".join(in_kernel))
     if result.not_graded:
         notes.append("not graded in this mode: " + ", ".join(result.not_graded))
     if result.errors:
@@ -180,8 +176,6 @@ def feedback_markdown(row: Row, lesson: str, smoke: bool) -> str:
             lines += [f"## {column}: {r.status}, score {fmt(r.score)}{private}", "",
                       r.question or column, ""]
             lines += [f"- {m}" for m in r.messages]
-            if r.in_kernel:
-                lines.append("- (this check ran inside your notebook's sandbox)")
             lines.append("")
     if row.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in row.notes] + [""]

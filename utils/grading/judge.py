@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 
-from ..checks.core import ERROR, FAIL, NOT_ATTEMPTED, PASS, Question
+from ..checks.core import ERROR, FAIL, Question
 from .records import QuestionResult, clamp
 from .remote import AgentLost, CheckTimedOut, Link, Namespace
 
@@ -35,13 +35,9 @@ def judge_questions(link: Link, questions: list[Question], limit: float,
         missing = [n for n in q.names if not isinstance(described.get(n), dict)
                    or described[n].get("missing")]
         try:
-            if q.in_kernel:
-                record = _in_kernel(link, q, missing, group)
-            else:
-                result = q.evaluate(namespace=Namespace(link, described))
-                record = QuestionResult(q.key, q.label, str(result.status),
-                                        clamp(result.score),
-                                        [str(m) for m in result.messages], missing, group=group)
+            result = q.evaluate(namespace=Namespace(link, described))
+            record = QuestionResult(q.key, q.label, str(result.status), clamp(result.score),
+                                    [str(m) for m in result.messages], missing, group=group)
         except CheckTimedOut as exc:
             results.append(_timed_out(q, group, exc, time.monotonic() - start))
             if exc.killed:
@@ -62,18 +58,6 @@ def judge_questions(link: Link, questions: list[Question], limit: float,
         except (CheckTimedOut, AgentLost):
             break
     return results
-
-
-def _in_kernel(link: Link, q: Question, missing: list[str], group: str) -> QuestionResult:
-    """A check run inside the sandbox: its reply is validated, but it could be forged."""
-    reply = link.request({"op": "evaluate", "lesson": q.lesson, "key": q.key})
-    status = reply.get("status")
-    if status not in (PASS, FAIL, NOT_ATTEMPTED, ERROR):
-        raise AgentLost("the kernel sent an invalid verdict")
-    messages = reply.get("messages") if isinstance(reply.get("messages"), list) else []
-    return QuestionResult(q.key, q.label, status, clamp(reply.get("score")),
-                          [str(m)[:500] for m in messages[:5]], missing, group=group,
-                          in_kernel=True)
 
 
 def _timed_out(q: Question, group: str, exc: CheckTimedOut, seconds: float) -> QuestionResult:

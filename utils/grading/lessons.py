@@ -19,7 +19,6 @@ class QuestionInfo:
 
     key: str
     names: tuple[str, ...]
-    in_kernel: bool = False
 
 
 def normalise_lesson(text: str) -> str:
@@ -51,17 +50,15 @@ def questions_in(path: Path) -> list[QuestionInfo]:
             key = _question_key(node)
             if not key:
                 continue
-            names, in_kernel = [], False
+            names = []
             for deco in node.decorator_list:
                 for kw in getattr(deco, "keywords", []):
                     if kw.arg == "names":
                         names = [str(n) for n in _literal(kw.value, [])]
-                    elif kw.arg == "in_kernel":
-                        in_kernel = bool(_literal(kw.value, False))
                 args = getattr(deco, "args", [])
                 if args and not names:
                     names = [str(n) for n in _literal(args[0], [])]
-            found[key] = QuestionInfo(key, tuple(names), in_kernel)
+            found[key] = QuestionInfo(key, tuple(names))
         elif isinstance(node, ast.Assign):
             for target in node.targets:
                 key = _question_key(target)

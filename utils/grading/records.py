@@ -56,7 +56,6 @@ class QuestionResult:
     seconds: float | None = None
     timed_out: bool = False
     lost: bool = False
-    in_kernel: bool = False        # judged inside the sandbox (see Question.in_kernel)
 
     @property
     def column(self) -> str:
