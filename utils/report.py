@@ -12,7 +12,7 @@ class _Metric:
         return f"{self.name}: {self.value:.4f}"
 
     def _repr_mimebundle_(self, include=None, exclude=None):
-        return {"text/plain": f"📊 {self}", METRIC_MIME: {"name": self.name, "value": self.value}}
+        return {"text/plain": f"[result] {self}", METRIC_MIME: {"name": self.name, "value": self.value}}
 
 
 def report(name: str, value: float) -> None:
