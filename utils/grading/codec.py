@@ -104,19 +104,35 @@ def vet_keras_config(config) -> None:
             stack.extend((v, depth + 1) for v in node)
 
 
-def _keras_activations(node):
-    """The config with TensorFlow activations (``tf.nn.softmax``, saved as the Python function
-    ``softmax_v2``) replaced by the Keras activation of the same name; other nodes unchanged."""
+def _keras_loss_functions() -> set[str]:
+    """Names of Keras' loss and metric functions (``keras.losses.sparse_categorical_crossentropy``
+    given to ``compile`` is saved as a plain Python function of that name)."""
+    import inspect
+
+    import keras
+
+    return {name for module in (keras.losses, keras.metrics) for name in dir(module)
+            if not name.startswith("_") and inspect.isfunction(getattr(module, name))}
+
+
+def _keras_activations(node, losses: set[str] | None = None):
+    """The config with functions saved as plain Python functions replaced by their Keras names:
+    TensorFlow activations (``tf.nn.softmax`` is saved as ``softmax_v2``) and Keras loss and
+    metric functions; other nodes unchanged."""
     from ..checks.compare import TF_ACTIVATIONS
 
+    losses = _keras_loss_functions() if losses is None else losses
     if isinstance(node, dict):
         inner = node.get("config")
         if (node.get("module") == "builtins" and node.get("class_name") == "function"
-                and isinstance(inner, str) and inner in TF_ACTIVATIONS):
-            return TF_ACTIVATIONS[inner]
-        return {k: _keras_activations(v) for k, v in node.items()}
+                and isinstance(inner, str)):
+            if inner in TF_ACTIVATIONS:
+                return TF_ACTIVATIONS[inner]
+            if inner in losses:
+                return inner
+        return {k: _keras_activations(v, losses) for k, v in node.items()}
     if isinstance(node, list):
-        return [_keras_activations(v) for v in node]
+        return [_keras_activations(v, losses) for v in node]
     return node
 
 
