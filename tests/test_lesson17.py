@@ -96,22 +96,6 @@ def unfreeze_top_index(base, n):
         layer.trainable = i >= first and type(layer).__name__ != "BatchNormalization"
 
 
-def compile_for_fine_tuning(model):
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-
-
-def compile_objects(model):
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=1e-4),
-                  loss=keras.losses.SparseCategoricalCrossentropy(),
-                  metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-
-
-def compile_sgd(model):
-    model.compile(optimizer=keras.optimizers.SGD(5e-5, momentum=0.9),
-                  loss="sparse_categorical_crossentropy", metrics=["accuracy"])
-
-
 def to_app_inputs(images):
     x = np.asarray(images, dtype="float32")[..., None]
     x = keras.ops.repeat(keras.ops.image.resize(x, (96, 96)), 3, axis=-1)
@@ -131,29 +115,19 @@ def to_app_inputs_concat(images):
     return keras.applications.mobilenet_v2.preprocess_input(np.array(x, dtype="float32"))
 
 
-def build_app_model(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights)
-    return add_pooled_head(base, num_classes)
-
-
-def build_app_model_pooled_base(num_classes, weights):
-    """pooling='avg' averages each channel inside the base: the same computation."""
-    base = keras.applications.mobilenet_v2.MobileNetV2(input_shape=(96, 96, 3), weights=weights,
-                                                       include_top=False, pooling="avg")
-    base.trainable = False
-    inputs = keras.Input((96, 96, 3))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(
-        base(inputs, training=False)))
-
-
-def build_app_model_alias(num_classes, weights):
-    """GlobalAvgPool2D (an alias) and a Softmax activation layer."""
-    base = keras.applications.MobileNetV2((96, 96, 3), include_top=False, weights=weights)
-    base.trainable = False
-    inputs = keras.Input(shape=(96, 96, 3))
-    h = layers.GlobalAvgPool2D()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Activation("softmax")(layers.Dense(num_classes)(h)))
+# q4 and q6 take predictions and readings as plain data
+FINE_TUNING_READING = dict(lr_that_destroys=1e-2, lr_that_barely_moves=1e-5, diagnosis="too large",
+                           trainable_after=3 * 3 * 64 * 128 + 1152 * 3 + 3)
+FINE_TUNING_NUMPY = dict(lr_that_destroys=np.float32(0.01), lr_that_barely_moves=np.array(1e-5),
+                         diagnosis="Too large", trainable_after=np.int64(77_187))
+FINE_TUNING_STRINGS = dict(lr_that_destroys=10 ** -2, lr_that_barely_moves=[0.00001],
+                           diagnosis=" too_large ", trainable_after=77187.0)
+APP_PREDICTION = dict(features_160=(160 // 32, 160 // 32, 1280), head_pooled=1280 * 3 + 3,
+                      head_flat=3 * 3 * 1280 * 3 + 3)
+APP_PREDICTION_LISTS = dict(features_160=[5, 5, 1280], head_pooled=np.int32(3843),
+                            head_flat=34_563.0)
+APP_PREDICTION_ARRAY = dict(features_160=np.array([5, 5, 1280]), head_pooled=3843,
+                            head_flat=np.int64(34563))
 
 
 CORRECT = [
@@ -161,9 +135,9 @@ CORRECT = [
     ("q1", split_classes_searchsorted),
     ("q2", add_new_head), ("q2", add_new_head_softmax_layer), ("q2", add_new_head_tf_softmax),
     ("q3", unfreeze_top), ("q3", unfreeze_top_slice), ("q3", unfreeze_top_index),
-    ("q4", compile_for_fine_tuning), ("q4", compile_objects), ("q4", compile_sgd),
+    ("q4", FINE_TUNING_READING), ("q4", FINE_TUNING_NUMPY), ("q4", FINE_TUNING_STRINGS),
     ("q5", to_app_inputs), ("q5", to_app_inputs_tf), ("q5", to_app_inputs_concat),
-    ("q6", build_app_model), ("q6", build_app_model_pooled_base), ("q6", build_app_model_alias),
+    ("q6", APP_PREDICTION), ("q6", APP_PREDICTION_LISTS), ("q6", APP_PREDICTION_ARRAY),
 ]
 
 
@@ -220,13 +194,6 @@ def head_hidden_layer(base, num_classes):
     return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
 
 
-def head_flatten(base, num_classes):          # q6: MobileNetV2's 3x3x1280 maps want pooling
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.Flatten()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
-
-
 def unfreeze_minus_zero(base, n):            # base.layers[-0:] is the whole list
     base.trainable = True
     for layer in base.layers:
@@ -248,32 +215,6 @@ def unfreeze_with_bn(base, n):
         layer.trainable = layer in top
 
 
-def compile_high_lr(model):
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-
-
-def compile_only_lr(model):                   # the old optimizer, the old compiled state
-    model.optimizer.learning_rate.assign(1e-5)
-
-
-def compile_one_hot_loss(model):
-    model.compile(keras.optimizers.Adam(1e-5), "categorical_crossentropy", metrics=["accuracy"])
-
-
-def compile_no_metric(model):
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy")
-
-
-def compile_acc(model):                       # logged as 'acc': the history has no 'accuracy'
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy", metrics=["acc"])
-
-
-def compile_one_hot_metric(model):            # an accuracy for one-hot labels, named 'accuracy'
-    model.compile(keras.optimizers.Adam(1e-5), "sparse_categorical_crossentropy",
-                  metrics=[keras.metrics.CategoricalAccuracy(name="accuracy")])
-
-
 def head_dropout_02(base, num_classes):
     base.trainable = False
     inputs = keras.Input(base.input_shape[1:])
@@ -286,12 +227,6 @@ def head_no_dropout(base, num_classes):
     inputs = keras.Input(base.input_shape[1:])
     x = layers.Flatten()(base(inputs, training=False))
     return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(x))
-
-
-def compile_and_unfreeze_all(model):
-    for layer in model.layers[1].layers:      # the base: every layer, BatchNorm included
-        layer.trainable = True
-    compile_for_fine_tuning(model)
 
 
 def app_inputs_no_preprocess(images):
@@ -320,49 +255,6 @@ def app_inputs_in_place(images):
     return to_app_inputs(images - 1)
 
 
-def app_with_top(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=True,
-                                          weights=weights)
-    return add_new_head_dense(base, num_classes)
-
-
-def add_new_head_dense(base, num_classes):
-    base.trainable = False
-    inputs = keras.Input(base.input_shape[1:])
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(
-        base(inputs, training=False)))
-
-
-def app_not_frozen(num_classes, weights):
-    model = build_app_model(num_classes, weights)
-    model.layers[1].trainable = True
-    return model
-
-
-def app_max_pooled(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights, pooling="max")
-    base.trainable = False
-    inputs = keras.Input((96, 96, 3))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(
-        base(inputs, training=False)))
-
-
-def app_no_training_flag(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights)
-    base.trainable = False
-    inputs = keras.Input((96, 96, 3))
-    return keras.Model(inputs, layers.Dense(num_classes, activation="softmax")(
-        layers.GlobalAveragePooling2D()(base(inputs))))
-
-
-def app_flatten(num_classes, weights):
-    base = keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False,
-                                          weights=weights)
-    return head_flatten(base, num_classes)
-
-
 WRONG = {
     "q1": [(split_not_renumbered, "still holds the original class ids"),
            (split_sorted_order, "y_new for classes (9, 2, 5)"),
@@ -379,23 +271,42 @@ WRONG = {
     "q3": [(unfreeze_minus_zero, "with n=0: layer(s)"),
            (unfreeze_forgot_base, "`base.trainable` is still False"),
            (unfreeze_with_bn, "BatchNormalization layer(s)")],
-    "q4": [(compile_high_lr, "the learning rate is 0.001"),
-           (compile_only_lr, "did not compile the model again"),
-           (compile_one_hot_loss, "on integer labels failed"),
-           (compile_no_metric, "logs no metric named 'accuracy'"),
-           (compile_acc, "logs no metric named 'accuracy'"),
-           (compile_one_hot_metric, "is not the class accuracy"),
-           (compile_and_unfreeze_all, "changed which weights are trainable")],
+    "q4": [(dict(FINE_TUNING_READING, lr_that_destroys=1e-3), "lost a few points and climbed back"),
+           (dict(FINE_TUNING_READING, lr_that_destroys=1e-5), "flattest curve"),
+           (dict(FINE_TUNING_READING, lr_that_destroys=1e-4), "not one of the three measured rates"),
+           (dict(FINE_TUNING_READING, lr_that_barely_moves=1e-2), "changed the most"),
+           (dict(FINE_TUNING_READING, lr_that_barely_moves=1e-3), "moved more than those of one"),
+           (dict(FINE_TUNING_READING, diagnosis="overfitting"), "overfitting is slow"),
+           (dict(FINE_TUNING_READING, diagnosis="batchnorm"), "BatchNorm stayed frozen"),
+           (dict(FINE_TUNING_READING, diagnosis="too small"), "leaves the curve flat"),
+           (dict(FINE_TUNING_READING, diagnosis="exploding gradients"), "should be one of"),
+           (dict(FINE_TUNING_READING, diagnosis=3), "not a number"),
+           (dict(FINE_TUNING_READING, trainable_after=3459), "counts only the head"),
+           (dict(FINE_TUNING_READING, trainable_after=73728), "counts only the unfrozen convolution"),
+           (dict(FINE_TUNING_READING, trainable_after=77443), "counts BatchNorm's gamma and beta"),
+           (dict(FINE_TUNING_READING, trainable_after=77699), "weights and moving statistics"),
+           (dict(FINE_TUNING_READING, trainable_after=77315), "a bias per filter"),
+           (dict(FINE_TUNING_READING, trainable_after=96355), "counts every weight of the base"),
+           (dict(FINE_TUNING_READING, trainable_after=77000), "add up the weights of every layer"),
+           (dict(FINE_TUNING_READING, trainable_after=77187.5), "not a whole number")],
     "q5": [(app_inputs_no_preprocess, "not rescaled the way MobileNetV2 expects"),
            (app_inputs_divided, "no value is negative"),
            (app_inputs_one_channel, "one channel"),
            (app_inputs_nearest, "to_app_inputs on 4 random images"),
            (app_inputs_in_place, "changed its input")],
-    "q6": [(app_with_top, "ImageNet's 1000-class classifier"),
-           (app_not_frozen, "the base is still trainable"),
-           (app_flatten, "GlobalAveragePooling2D"),
-           (app_max_pooled, "pools with the maximum"),
-           (app_no_training_flag, "not called in inference mode")],
+    "q6": [(dict(APP_PREDICTION, features_160=(None, 5, 5, 1280)), "holds the batch axis"),
+           (dict(APP_PREDICTION, features_160=(3, 3, 1280)), "the shape at 96x96"),
+           (dict(APP_PREDICTION, features_160=(5, 5, 320)), "has 320 channels"),
+           (dict(APP_PREDICTION, features_160=(10, 10, 1280)), "are not 10x10"),
+           (dict(APP_PREDICTION, features_160=(5, 5)), "has 2 entries"),
+           (dict(APP_PREDICTION, features_160="5x5x1280"), "should be a tuple of whole numbers"),
+           (dict(APP_PREDICTION, head_pooled=3840), "`head_pooled` leaves out the biases"),
+           (dict(APP_PREDICTION, head_pooled=34563), "the size of the head on flattened maps"),
+           (dict(APP_PREDICTION, head_pooled=1283), "not the number of weights of a Dense(3)"),
+           (dict(APP_PREDICTION, head_flat=34560), "`head_flat` leaves out the biases"),
+           (dict(APP_PREDICTION, head_flat=3843), "the size of the pooled head"),
+           (dict(APP_PREDICTION, head_flat=96003), "is for 160x160 inputs"),
+           (dict(APP_PREDICTION, head_flat=11523), "flattened 96x96 feature maps")],
 }
 
 

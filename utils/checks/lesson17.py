@@ -8,7 +8,7 @@ its own ``preprocess_input``.
 """
 from __future__ import annotations
 
-import socket
+import functools
 
 import keras
 import numpy as np
@@ -116,14 +116,28 @@ def called_in_inference_mode(model, base, x) -> bool:
     return False
 
 
+def inner_base(model, base):
+    """The layer of ``model`` that is ``base``: the base itself, or (in the grader, where the
+    model crossed as a file) the layer of the same name holding the same weights; else None."""
+    for layer in getattr(model, "layers", []):
+        if layer is base:
+            return layer
+    for layer in getattr(model, "layers", []):
+        if layer.name == base.name and len(layer.weights) == len(base.weights) and all(
+                np.array_equal(a, b) for a, b in zip(layer.get_weights(), base.get_weights())):
+            return layer
+    return None
+
+
 def _head_checks(t, model, base, num_classes, call: str, flatten: bool):
     """The cases shared by q2 and q6: frozen base inside, a new softmax head on flattened (q2) or
     globally averaged (q6) feature maps."""
     t.case(base.trainable is False, f"`{call}`: the base is still trainable: it was not frozen.")
-    base_ids = {id(w) for w in base.weights}
-    t.case(base_ids <= {id(w) for w in model.weights},
+    inner = inner_base(model, base)
+    t.case(inner is not None,
            f"`{call}`: the model does not use the base's own weights (was the base rebuilt or "
            "copied instead of being called on the inputs?).")
+    base_ids = {id(w) for w in (inner or base).weights}
     features = int(np.prod(base.output_shape[1:])) if flatten else base.output_shape[-1]
     trainable = [tuple(w.shape) for w in model.trainable_weights]
     if any(id(w) in base_ids for w in model.trainable_weights):
@@ -204,7 +218,7 @@ def q1(t, split_classes):
     "Call the base as `base(inputs, training=False)` so that it runs in inference mode, then "
     "`Flatten()`, `Dropout(0.5)` and one `Dense(num_classes, activation='softmax')`: "
     "`x = base(inputs, training=False)`, `x = layers.Flatten()(x)`, ...",
-    "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."], in_kernel=True)
+    "A `keras.Sequential([base, ...])` cannot pass `training=False`; use the functional API."])
 def q2(t, add_new_head):
     """freeze a pretrained base and put a new classifier head on it"""
     for shape, widths, k in (((10, 12, 1), (4, 6), 3), ((9, 9, 2), (3, 5), 7)):
@@ -225,6 +239,7 @@ def q2(t, add_new_head):
                f"on {where}: the head should hold one Dropout layer with rate 0.5, not "
                + (f"rates {rates}." if rates else "none."))
         x = _images(shape)
+        base = inner_base(model, base) or base   # the model's own copy, in the grader
         t.case(called_in_inference_mode(model, base, x),
                f"on {where}: the base is not called in inference mode (`training=False`) inside "
                "the model, so its BatchNorm layers may use the statistics of each batch.")
@@ -282,71 +297,110 @@ def q3(t, unfreeze_top):
 
 
 # ----------------------------------------------------------------------------- q4
-def _head_model(base, k=3):
+FINE_TUNING_RATES = (1e-2, 1e-3, 1e-5)   # the three fine-tuning runs the lesson measures
+DIAGNOSES = ("overfitting", "batchnorm", "too small", "too large")
+
+
+@functools.lru_cache(maxsize=1)
+def _fine_tuning_counts() -> dict:
+    """Trainable parameters of the lesson's model (the shipped base, Flatten -> Dropout ->
+    Dense(3)) after the top 4 layers of the base are unfrozen, BatchNorm kept frozen; and the
+    parts a student might count instead."""
+    from ..config import DATA_DIR
+
     layers = keras.layers
-
-    inputs = keras.Input(base.input_shape[1:])
-    x = layers.GlobalAveragePooling2D()(base(inputs, training=False))
-    return keras.Model(inputs, layers.Dense(k, activation="softmax")(x))
-
-
-@question(names=["compile_for_fine_tuning"], hints=[
-    "Changing `trainable` flags only takes effect at the next `model.compile(...)`: compile "
-    "again, with a NEW optimizer object.",
-    "Fine-tuning moves pretrained weights only a little: a learning rate 10 to 100 times lower "
-    "than for the head, e.g. `keras.optimizers.Adam(1e-5)`.",
-    "The labels are integer class ids: `loss='sparse_categorical_crossentropy'`, "
-    "`metrics=['accuracy']`."], in_kernel=True)
-def q4(t, compile_for_fine_tuning):
-    """recompile for fine-tuning with a low learning rate"""
-    base = tiny_base(seed=4)
-    base.trainable = False
-    model = _head_model(base)
-    model.compile(keras.optimizers.Adam(1e-3), "sparse_categorical_crossentropy",
-                  metrics=["accuracy"])
-    old = model.optimizer
+    base = keras.models.load_model(DATA_DIR / "fashion_base.keras")
     base.trainable = True
+    top = base.layers[-4:]
     for layer in base.layers:
-        layer.trainable = layer.name == "block2_conv"
-    trainable_before = {id(w) for w in model.trainable_weights}
-    t.call(compile_for_fine_tuning, model, where="a model whose top conv layer was unfrozen")
-    if model.optimizer is None or model.optimizer is old:
-        t.fail("`compile_for_fine_tuning` did not compile the model again with a new optimizer; "
-               "changing the learning rate of the old one is not enough, because `compile` is "
-               "what takes the new trainable flags into account.")
-    t.case({id(w) for w in model.trainable_weights} == trainable_before,
-           "`compile_for_fine_tuning` changed which weights are trainable; it should only compile.")
-    try:
-        lr = float(np.asarray(keras.ops.convert_to_numpy(model.optimizer.learning_rate)))
-    except Exception:
-        t.fail("the optimizer's learning rate could not be read as a number.")
-    t.case(0 < lr <= 1e-4, f"the learning rate is {lr:g}; for fine-tuning it must be positive "
-           "and at most 1e-4.")
-    x, y = _images((10, 12, 1), n=8, seed=4), np.arange(8) % 3
-    try:
-        result = model.evaluate(x, y, verbose=0, return_dict=True)
-    except Exception as exc:
-        t.fail(f"evaluating the compiled model on integer labels failed ({type(exc).__name__}): "
-               "does its loss take class ids?")
-    probs = keras.ops.convert_to_numpy(model(x))
-    loss = float(np.mean(keras.ops.convert_to_numpy(
-        keras.losses.sparse_categorical_crossentropy(y, probs))))
-    t.case(np.isclose(result.get("loss", np.nan), loss, rtol=1e-3, atol=1e-4),
-           "the compiled loss is not the sparse categorical cross-entropy of the probabilities.")
-    accuracy = float(np.mean(np.argmax(probs, axis=1) == y))
-    try:  # what this compile asked for (evaluate may still log the metrics of an older compile)
-        metrics = model.get_compile_config().get("metrics") or []
-    except Exception:
-        metrics = []
-    names = [m if isinstance(m, str) else m.get("config", {}).get("name") if isinstance(m, dict)
-             else None for m in (metrics if isinstance(metrics, (list, tuple)) else [metrics])]
-    if "accuracy" not in names or "accuracy" not in result:
-        t.case(False, "the compiled model logs no metric named 'accuracy'; the fine-tuning cell "
-               "reads 'accuracy' and 'val_accuracy' from the history.")
-    else:
-        t.case(np.isclose(result["accuracy"], accuracy, atol=1e-6),
-               "the metric named 'accuracy' is not the class accuracy of the probabilities "
-               "(a metric for other labels?).")
+        layer.trainable = layer in top and not isinstance(layer, layers.BatchNormalization)
+    inputs = keras.Input(base.input_shape[1:])
+    x = layers.Dropout(0.5)(layers.Flatten()(base(inputs, training=False)))
+    model = keras.Model(inputs, layers.Dense(3, activation="softmax")(x))
+
+    def count(weights):
+        return int(sum(np.prod(w.shape) for w in weights))
+
+    head = count(model.layers[-1].weights)
+    opened = count(base.trainable_weights)
+    top_bn = [layer for layer in top if isinstance(layer, layers.BatchNormalization)]
+    bn_scale = count([w for layer in top_bn for w in (layer.gamma, layer.beta)])
+    bn_all = count([w for layer in top_bn for w in layer.weights])
+    moving = count([w for layer in base.layers if isinstance(layer, layers.BatchNormalization)
+                    for w in (layer.moving_mean, layer.moving_variance)])
+    conv_bias = sum(layer.filters for layer in top if isinstance(layer, layers.Conv2D))
+    return {"answer": count(model.trainable_weights), "head": head, "opened": opened,
+            "bn_scale": bn_scale, "bn_all": bn_all, "conv_bias": conv_bias,
+            "whole_base": count(base.weights) - moving}
+
+
+def _measured_rate(t, value, name):
+    rate = t.number(value, name)
+    if not any(np.isclose(rate, r, rtol=1e-6, atol=0) for r in FINE_TUNING_RATES):
+        t.fail(f"`{name}` is {rate:g}, not one of the three measured rates 1e-2, 1e-3 and 1e-5.")
+    return min(FINE_TUNING_RATES, key=lambda r: abs(np.log10(rate) - np.log10(r)))
+
+
+@question(names=["lr_that_destroys", "lr_that_barely_moves", "diagnosis", "trainable_after"],
+          hints=[
+    "Read the left panel right after the dashed line: chance for three classes is 1/3. The "
+    "printed relative change of block3_conv's kernel says how far each rate moved the weights.",
+    "Compare each run's training loss in its first fine-tuning epoch (right panel) with where "
+    "feature extraction ended: a loss many times higher means the first steps threw away what "
+    "the kernels knew. BatchNorm stayed frozen in all three runs.",
+    "Count what trains after `unfreeze_top(feature_base, 4)`: the head (a Dense layer on "
+    "3x3x128 = 1,152 inputs, 3 classes) plus block3_conv (3x3 kernels, 64 -> 128 channels, no "
+    "bias; the summary of section 2 lists it). block3_bn stays frozen, block3_relu and "
+    "block3_pool have no weights."])
+def q4(t, lr_that_destroys, lr_that_barely_moves, diagnosis, trainable_after):
+    """read three fine-tuning runs: which rate destroys, which barely moves, why; what trains"""
+    destroys = _measured_rate(t, lr_that_destroys, "lr_that_destroys")
+    t.case(destroys == 1e-2, {
+        1e-3: "`lr_that_destroys`: the 1e-3 run lost a few points and climbed back; one run fell "
+              "to about chance level right after unfreezing.",
+        1e-5: "`lr_that_destroys`: the 1e-5 run has the flattest curve of the three; it "
+              "destroyed nothing."}.get(destroys, ""))
+    moves = _measured_rate(t, lr_that_barely_moves, "lr_that_barely_moves")
+    t.case(moves == 1e-5, {
+        1e-2: "`lr_that_barely_moves`: that run's kernels changed the most of the three (see the "
+              "printed relative change) and its loss jumped.",
+        1e-3: "`lr_that_barely_moves`: the 1e-3 run's kernels moved more than those of one other "
+              "run (see the printed relative change)."}.get(moves, ""))
+    if not isinstance(diagnosis, str):
+        t.fail("`diagnosis` should be one of the strings " + ", ".join(repr(d) for d in DIAGNOSES)
+               + f", not a {'number' if isinstance(diagnosis, (int, float)) else type(diagnosis).__name__}.")
+    said = " ".join(diagnosis.lower().replace("_", " ").replace("-", " ").split())
+    if said not in DIAGNOSES:
+        t.fail(f"`diagnosis` is {diagnosis!r}; it should be one of "
+               + ", ".join(repr(d) for d in DIAGNOSES) + ".")
+    t.case(said == "too large", {
+        "overfitting": "`diagnosis`: overfitting is slow (training accuracy climbs while the "
+                       "validation accuracy drifts down over many epochs); the damage here shows "
+                       "in the very first epoch.",
+        "batchnorm": "`diagnosis`: BatchNorm stayed frozen in all three runs (`unfreeze_top` "
+                     "keeps it so), so its statistics could not move.",
+        "too small": "`diagnosis`: a step that is too small leaves the curve flat; this run "
+                     "jumped away from where feature extraction ended."}.get(said, ""))
+    count = t.whole(trainable_after, "trainable_after")
+    c = _fine_tuning_counts()
+    known = t.mistake(count, [
+        (c["head"], "`trainable_after` counts only the head: after unfreezing, the top "
+                    "convolution trains too."),
+        (c["opened"], "`trainable_after` counts only the unfrozen convolution: the new head "
+                      "keeps training."),
+        (c["answer"] + c["bn_scale"], "`trainable_after` counts BatchNorm's gamma and beta: "
+                                      "`unfreeze_top` keeps every BatchNorm layer frozen."),
+        (c["answer"] + c["bn_all"], "`trainable_after` counts BatchNorm's weights and moving "
+                                    "statistics: BatchNorm stays frozen, and moving statistics "
+                                    "never train."),
+        (c["answer"] + c["conv_bias"], "`trainable_after` counts a bias per filter in "
+                                       "block3_conv, which has none (use_bias=False: BatchNorm's "
+                                       "beta follows it)."),
+        (c["whole_base"] + c["head"], "`trainable_after` counts every weight of the base: only "
+                                      "its top 4 layers were unfrozen.")])
+    t.case(count == c["answer"], known or (
+        f"`trainable_after` = {count:,} is not the number of trainable parameters after "
+        "`unfreeze_top(feature_base, 4)`: add up the weights of every layer that trains."))
 
 
 # ----------------------------------------------------------------------------- q5
@@ -398,45 +452,61 @@ def q5(t, to_app_inputs):
 
 
 # ----------------------------------------------------------------------------- q6
-@question(names=["build_app_model"], hints=[
-    "`keras.applications.MobileNetV2(input_shape=(96, 96, 3), include_top=False, "
-    "weights=weights)` gives the convolutional base without ImageNet's 1000-class head.",
-    "Freeze it, then a head like the one of exercise 2 but pooled: `keras.Input((96, 96, 3))`, "
-    "`base(inputs, training=False)`, `GlobalAveragePooling2D()`, `Dense(num_classes, "
-    "activation='softmax')`.",
-    "Pass the `weights` argument through; the check calls `build_app_model(4, None)`, which "
-    "needs no network."])
-def q6(t, build_app_model):
-    """MobileNetV2 from keras.applications as a frozen base with a new head"""
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(5)  # an answer that ignores weights=None must not hang offline
-    try:
-        value = t.call(build_app_model, 4, None, where="num_classes=4, weights=None")
-    finally:
-        socket.setdefaulttimeout(old)
-    model = _keras_model(t, value, "build_app_model")
-    nested = [layer for layer in model.layers if isinstance(layer, keras.Model)]
-    bases = [layer for layer in nested if layer.name.startswith("mobilenetv2")]
-    if not bases:
-        t.fail("`build_app_model` does not contain a keras.applications.MobileNetV2 model "
-               "called as one layer; build it and call it on the inputs.")
-    base = bases[0]
-    if any(isinstance(layer, keras.layers.Dense) for layer in base.layers):
-        t.fail("the MobileNetV2 base still has ImageNet's 1000-class classifier on top "
-               "(include_top).")
-    if len(base.output_shape) not in (2, 4):  # 2: pooling="avg" or "max" inside the base
-        t.fail(f"the MobileNetV2 base gives outputs of shape {base.output_shape}; feature maps "
-               "(N, 3, 3, 1280) were expected.")
-    pooled_by = base.get_config().get("layers", [{}])[-1].get("class_name", "") \
-        if len(base.output_shape) == 2 else ""
-    t.case(pooled_by in ("", "GlobalAveragePooling2D"),
-           "the MobileNetV2 base pools with the maximum (pooling='max'); the task averages each "
-           "channel.")
-    in_shape = _model_shape(t, model, "input_shape", "build_app_model")
-    t.case(in_shape == (None, APP_SIZE, APP_SIZE, 3), f"the model takes inputs of shape "
-           f"{in_shape}; it should take the {APP_SIZE}x{APP_SIZE}x3 images from exercise 5.")
-    t.case(_model_shape(t, model, "output_shape", "build_app_model") == (None, 4),
-           "the model does not output one probability per class (num_classes=4).")
-    _head_checks(t, model, base, 4, "build_app_model", flatten=False)
-    t.case(training_flag(model, base) is False,
-           "the MobileNetV2 base is not called in inference mode (`training=False`).")
+@functools.lru_cache(maxsize=4)
+def _mobilenet_features(size: int) -> tuple:
+    base = keras.applications.MobileNetV2(input_shape=(size, size, 3), include_top=False,
+                                          weights=None)
+    return tuple(base.output_shape[1:])
+
+
+def _dense_count(inputs: int, units: int = 3) -> int:
+    dense = keras.layers.Dense(units)
+    dense.build((None, inputs))
+    return int(dense.count_params())
+
+
+@question(names=["features_160", "head_pooled", "head_flat"], hints=[
+    "At 96x96 the base gives 3x3 maps: every side is divided by the same factor (96 / 3) at any "
+    "input size, and the number of channels does not depend on the input size.",
+    "A Dense layer with n inputs and k units holds n * k kernel weights and k biases. "
+    "GlobalAveragePooling2D leaves one number per channel; Flatten keeps every position of "
+    "every channel.",
+    "features_160 = (160 // 32, 160 // 32, 1280); head_pooled = 1280 * 3 + 3; "
+    "head_flat = 3 * 3 * 1280 * 3 + 3."])
+def q6(t, features_160, head_pooled, head_flat):
+    """predict MobileNetV2's feature maps at 160x160 and the size of two heads"""
+    small = _mobilenet_features(APP_SIZE)
+    big = _mobilenet_features(160)
+    if isinstance(features_160, (tuple, list)) and len(features_160) == 4 and \
+            features_160[0] is None:
+        t.fail("`features_160` holds the batch axis (None); give the shape of one image's "
+               "feature maps, (height, width, channels).")
+    shape = t.shape(features_160, "features_160")
+    if len(shape) != 3:
+        t.case(False, f"`features_160` has {len(shape)} entries; the feature maps of one image "
+               "have three: (height, width, channels).")
+    elif shape == small:
+        t.case(False, "`features_160` is the shape at 96x96; a larger input gives larger maps.")
+    elif shape[2] != big[2]:
+        t.case(False, f"`features_160` has {shape[2]} channels; the base ends with the same "
+               "number of channels at every input size (section 9 gives it).")
+    else:
+        t.case(shape == big, f"`features_160`: the maps at 160x160 are not {shape[0]}x{shape[1]}; "
+               "the base divides each side by the same factor at every input size.")
+    pooled, flat = _dense_count(small[2]), _dense_count(int(np.prod(small)))
+    count = t.whole(head_pooled, "head_pooled")
+    t.case(count == pooled, t.mistake(count, [
+        (pooled - 3, "`head_pooled` leaves out the biases: one per class."),
+        (flat, "`head_pooled` is the size of the head on flattened maps; GlobalAveragePooling2D "
+               "leaves one number per channel.")]) or
+        f"`head_pooled` = {count:,} is not the number of weights of a Dense(3) layer on the "
+        "pooled features.")
+    count = t.whole(head_flat, "head_flat")
+    t.case(count == flat, t.mistake(count, [
+        (flat - 3, "`head_flat` leaves out the biases: one per class."),
+        (pooled, "`head_flat` is the size of the pooled head; Flatten keeps all 3x3 positions "
+                 "of every channel."),
+        (_dense_count(int(np.prod(big))), "`head_flat` is for 160x160 inputs; the question is "
+                                          "about the 96x96 model of this section.")]) or
+        f"`head_flat` = {count:,} is not the number of weights of a Dense(3) layer on the "
+        "flattened 96x96 feature maps.")
