@@ -194,22 +194,10 @@ class BatchSizeSuper(kt.HyperModel):
                            **kwargs)
 
 
-def distributed_env(n_workers, port):
-    ids = ["chief"] + [f"tuner{i}" for i in range(n_workers)]
-    return [{"KERASTUNER_TUNER_ID": i, "KERASTUNER_ORACLE_IP": "127.0.0.1",
-             "KERASTUNER_ORACLE_PORT": str(port)} for i in ids]
-
-
-def distributed_env_dicts(n_workers, port):
-    chief = dict(KERASTUNER_TUNER_ID="chief", KERASTUNER_ORACLE_IP="127.0.0.1",
-                 KERASTUNER_ORACLE_PORT=f"{port}")
-    return [chief] + [dict(chief, KERASTUNER_TUNER_ID=f"worker{i + 1}") for i in range(n_workers)]
-
-
-def distributed_env_tuple(n_workers, port):
-    names = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
-    return tuple(dict(zip(names, (tid, "127.0.0.1", "%d" % port)))
-                 for tid in ["chief", *(f"tuner-{k}" for k in range(n_workers))])
+# q6 takes predictions as plain data: one role per environment of lesson16.ENVIRONMENTS
+ROLES = ["chief", "worker", "chief", "alone", "error", "worker", "error"]
+ROLES_TUPLE = (tuple(ROLES), (5, 1))
+ROLES_SHOUTED = ([r.upper() + " " for r in ROLES], np.array([1.0, 5.0]))
 
 
 CORRECT = [
@@ -224,8 +212,9 @@ CORRECT = [
     ("q5", {"BatchSizeHyperModel": BatchSizeHyperModel}),
     ("q5", {"BatchSizeHyperModel": BatchSizeInKwargs}),
     ("q5", {"BatchSizeHyperModel": BatchSizeSuper}),
-    ("q6", {"distributed_env": distributed_env}), ("q6", {"distributed_env": distributed_env_dicts}),
-    ("q6", {"distributed_env": distributed_env_tuple}),
+    ("q6", {"roles": ROLES, "same_trial": [1, 5]}),
+    ("q6", {"roles": ROLES_TUPLE[0], "same_trial": ROLES_TUPLE[1]}),
+    ("q6", {"roles": ROLES_SHOUTED[0], "same_trial": ROLES_SHOUTED[1]}),
 ]
 
 
@@ -363,20 +352,25 @@ WRONG = {
         ({"BatchSizeHyperModel": BatchSizeHyperModel()}, "should be a class that subclasses"),
     ],
     "q6": [
-        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_ORACLE_PORT=port)
-                                              for e in distributed_env(n, port)]},
-         "environment variables must be strings"),
-        ({"distributed_env": lambda n, port: [
-            dict(e, KERASTUNER_TUNER_ID="chief" if i == 0 else "worker")
-            for i, e in enumerate(distributed_env(n, port))]},
-         "repeat"),
-        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_TUNER_ID=f"tuner{i}")
-                                              for i, e in enumerate(distributed_env(n, port))]},
-         "the chief's KERASTUNER_TUNER_ID is 'chief'"),
-        ({"distributed_env": lambda n, port: distributed_env(n, port)[1:]}, "one chief plus"),
-        ({"distributed_env": lambda n, port: [dict(e, KERASTUNER_ORACLE_IP="localhost")
-                                              for e in distributed_env(n, port)]},
-         "does not point at the oracle on 127.0.0.1"),
+        ({"roles": ROLES[:2] + ["worker"] + ROLES[3:], "same_trial": [1, 5]},
+         "environment 2 is not a 'worker': look at how KerasTuner decides"),
+        ({"roles": ROLES[:3] + ["worker"] + ROLES[4:], "same_trial": [1, 5]},
+         "environment 3 is not a 'worker': which variable"),
+        ({"roles": ROLES[:3] + ["error"] + ROLES[4:], "same_trial": [1, 5]},
+         "environment 3 is not an 'error'"),
+        ({"roles": ROLES[:4] + ["alone"] + ROLES[5:], "same_trial": [1, 5]},
+         "environment 4 is not an 'alone': what does KerasTuner do"),
+        ({"roles": ROLES[:6] + ["worker"], "same_trial": [1, 5]}, "environment 6 is not a 'worker'"),
+        ({"roles": ["chief"] + ["worker"] * 6, "same_trial": [1, 5]}, "environment 3 is not a"),
+        ({"roles": ROLES[:-1], "same_trial": [1, 5]}, "`roles` holds 6 entries"),
+        ({"roles": ROLES[:-1] + ["single"], "same_trial": [1, 5]}, "`roles` holds 'single'"),
+        ({"roles": "chief worker", "same_trial": [1, 5]}, "should be a list of 7 strings"),
+        ({"roles": ROLES, "same_trial": [0, 2]}, "environment 0 does not run trials as a worker"),
+        ({"roles": ROLES, "same_trial": [1, 3]}, "environment 3 does not run trials as a worker"),
+        ({"roles": ROLES, "same_trial": (5, 5)}, "two different positions"),
+        ({"roles": ROLES, "same_trial": [1, 7]}, "two different positions"),
+        ({"roles": ROLES, "same_trial": 15}, "a pair of positions"),
+        ({"roles": ROLES, "same_trial": [1.5, 5]}, "not a whole number"),
     ],
 }
 

@@ -505,63 +505,87 @@ def q5(t, BatchSizeHyperModel):
 
 # ----------------------------------------------------------------------------- q6
 ENV_NAMES = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
+ROLES = ("chief", "worker", "alone", "error")
+_CHIEF = {"KERASTUNER_ORACLE_IP": "10.0.0.5", "KERASTUNER_ORACLE_PORT": "8000"}
+ENVIRONMENTS = (  # the processes of exercise 6, as their environments
+    {"KERASTUNER_TUNER_ID": "chief", **_CHIEF},
+    {"KERASTUNER_TUNER_ID": "tuner0", **_CHIEF},
+    {"KERASTUNER_TUNER_ID": "chief-standby", **_CHIEF},
+    {"KERASTUNER_TUNER_ID": "tuner1", "KERASTUNER_ORACLE_PORT": "8000"},
+    {"KERASTUNER_TUNER_ID": "tuner2", "KERASTUNER_ORACLE_IP": "10.0.0.5"},
+    {"KERASTUNER_TUNER_ID": "tuner0", **_CHIEF},
+    dict(_CHIEF),
+)
+_ROLE_HELP = {
+    "chief": "look at how KerasTuner decides from KERASTUNER_TUNER_ID who is the chief",
+    "worker": "check which of the three variables it sets and what its id contains",
+    "alone": "which variable does KerasTuner look for first, and is it there?",
+    "error": "what does KerasTuner do when KERASTUNER_ORACLE_IP is set but another variable is "
+             "missing?",
+}
 
 
-def _kerastuner_role(env) -> tuple[bool, bool]:
-    """(distributed?, chief?) as KerasTuner decides them from this environment."""
+def kerastuner_role(env) -> str:
+    """What KerasTuner makes of a process with this environment: 'chief', 'worker', 'alone' (an
+    ordinary search with its own oracle) or 'error' (the tuner stops with an error)."""
     from keras_tuner.src.distribute import utils as dist_utils
 
     clean = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
     with mock.patch.dict(os.environ, clean, clear=True):
         os.environ.update(env)
         try:
-            distributed = dist_utils.has_chief_oracle()
+            if not dist_utils.has_chief_oracle():
+                return "alone"
+            return "chief" if dist_utils.is_chief_oracle() else "worker"
         except RuntimeError:
-            return False, False
-        return distributed, dist_utils.is_chief_oracle()
+            return "error"
 
 
-@question(names=["distributed_env"], hints=[
-    "Return a list of `n_workers + 1` dicts, the chief first. Each dict holds the three "
-    "variables KERASTUNER_TUNER_ID, KERASTUNER_ORACLE_IP and KERASTUNER_ORACLE_PORT.",
-    "Environment variables are strings: the port must be `str(port)`. The chief's id is "
-    "'chief'; every worker needs its own id without 'chief' in it, e.g. 'tuner0', 'tuner1'.",
-    "Two workers with the same KERASTUNER_TUNER_ID are taken for copies of one tuner: the oracle "
-    "hands both the same trial."])
-def q6(t, distributed_env):
-    """the environment of a chief and its workers"""
-    if not callable(distributed_env):
-        t.fail("`distributed_env` should be a function, but it is a "
-               f"{type(distributed_env).__name__}.")
-    for n_workers, port in ((2, 50123), (1, 8000), (3, 61234)):
-        where = f"distributed_env({n_workers}, {port})"
-        envs = t.call(distributed_env, n_workers, port, where=where)
-        if not isinstance(envs, (list, tuple)) or not all(isinstance(e, dict) for e in envs):
-            what = ("a list with elements that are not dicts" if isinstance(envs, (list, tuple))
-                    else f"a {type(envs).__name__}")
-            t.fail(f"`{where}` should return a list of dicts, but it returned {what}.")
-        if len(envs) != n_workers + 1:
-            t.fail(f"`{where}` returned {len(envs)} environments; one chief plus {n_workers} "
-                   f"worker(s) make {n_workers} + 1.")
-        for i, env in enumerate(envs):
-            role = "the chief (element 0)" if i == 0 else f"worker {i}"
-            if set(env) != set(ENV_NAMES):
-                t.fail(f"{where}: the environment of {role} has keys {sorted(env)}; it needs "
-                       "exactly the three KERASTUNER_* variables.")
-            if not all(isinstance(v, str) for v in env.values()):
-                t.fail(f"{where}: environment variables must be strings, but {role} has "
-                       + ", ".join(f"{k}={v!r}" for k, v in env.items() if not isinstance(v, str))
-                       + ".")
-            t.case(env["KERASTUNER_ORACLE_IP"] == "127.0.0.1"
-                   and env["KERASTUNER_ORACLE_PORT"] == str(port),
-                   f"{where}: {role} does not point at the oracle on 127.0.0.1 and the given port.")
-            distributed, chief = _kerastuner_role(env)
-            t.case(distributed and chief == (i == 0),
-                   f"{where}: KerasTuner takes {role} for "
-                   + ("a chief" if chief else "a worker" if distributed else "a single machine")
-                   + (" (the chief's KERASTUNER_TUNER_ID is 'chief')." if i == 0 else
-                      " (a worker's KERASTUNER_TUNER_ID must not contain 'chief')."))
-        ids = [env["KERASTUNER_TUNER_ID"] for env in envs]
-        t.case(len(set(ids)) == len(ids),
-               f"{where}: the tuner ids {ids} repeat; every process needs its own id, or the "
-               "oracle gives the same trial to all of them.")
+def _same_trial_pairs(envs, roles) -> set:
+    """Pairs of workers that ask the same chief for a trial under the same id."""
+    workers = [i for i, role in enumerate(roles) if role == "worker"]
+    return {frozenset((a, b)) for a in workers for b in workers if a < b
+            and envs[a] == envs[b]}
+
+
+@question(names=["roles", "same_trial"], hints=[
+    "Read KerasTuner's own rule: `import inspect; from keras_tuner.src.distribute import utils; "
+    "print(inspect.getsource(utils))`. Without KERASTUNER_ORACLE_IP a process runs an ordinary "
+    "search with its own oracle: 'alone'.",
+    "With KERASTUNER_ORACLE_IP set, a missing KERASTUNER_ORACLE_PORT or KERASTUNER_TUNER_ID is an "
+    "'error'. Otherwise the process is the chief when the string 'chief' occurs ANYWHERE in its "
+    "id (`'chief' in tuner_id`), else a worker.",
+    "The oracle hands out one trial per tuner id: two workers whose ids are equal get the same "
+    "trial. `same_trial` holds the positions of those two environments in ENVIRONMENTS."])
+def q6(t, roles, same_trial):
+    """predict the role KerasTuner gives each process, and which two get the same trial"""
+    truth = [kerastuner_role(env) for env in ENVIRONMENTS]
+    n = len(ENVIRONMENTS)
+    if not isinstance(roles, (list, tuple)) or not all(isinstance(r, str) for r in roles):
+        t.fail(f"`roles` should be a list of {n} strings, one per environment, not "
+               + ("a list with other things in it." if isinstance(roles, (list, tuple)) else
+                  f"a {type(roles).__name__}."))
+    if len(roles) != n:
+        t.fail(f"`roles` holds {len(roles)} entries; ENVIRONMENTS holds {n}.")
+    said = [r.strip().lower() for r in roles]
+    unknown = [r for r in said if r not in ROLES]
+    if unknown:
+        t.fail(f"`roles` holds {unknown[0]!r}; each entry is one of "
+               + ", ".join(repr(r) for r in ROLES) + ".")
+    for i, (mine, right) in enumerate(zip(said, truth)):
+        t.case(mine == right, f"environment {i} is not a{'n' if mine[0] in 'ae' else ''} "
+               f"{mine!r}: {_ROLE_HELP[right]}")
+    if isinstance(same_trial, (str, bytes, dict)) or not hasattr(same_trial, "__len__"):
+        t.fail("`same_trial` should be a pair of positions in ENVIRONMENTS, such as [2, 4], not a "
+               f"{type(same_trial).__name__}.")
+    pair = [t.whole(v, f"same_trial[{k}]") for k, v in enumerate(list(same_trial))]
+    if len(pair) != 2 or pair[0] == pair[1] or not all(0 <= p < n for p in pair):
+        t.fail(f"`same_trial` should hold two different positions from 0 to {n - 1}.")
+    expected = _same_trial_pairs(ENVIRONMENTS, truth)
+    a, b = sorted(pair)
+    not_workers = [p for p in (a, b) if truth[p] != "worker"]
+    t.case(frozenset((a, b)) in expected,
+           f"`same_trial`: environment {not_workers[0]} does not run trials as a worker."
+           if not_workers else
+           f"`same_trial`: environments {a} and {b} are workers with different ids; the oracle "
+           "gives each id its own trial.")
