@@ -17,10 +17,7 @@ LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.ipynb"))
 
 # Warnings still printed by a notebook, each with the reason it is tolerated for now. Every entry
 # is a known defect to remove, not a permission.
-KNOWN_NOISE = {
-    "14_what_a_cnn_learns": ("Mean of empty slice", "smoke-mode data leaves a class empty in a "
-                             "summary; to fix in the lesson"),
-}
+KNOWN_NOISE: dict[str, tuple[str, str]] = {}
 
 
 def unexpected_noise(path: Path, nb) -> list[str]:
