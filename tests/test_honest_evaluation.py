@@ -29,10 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 MASTERS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
 
 # Lessons that still break the rule, each with the reason; every entry is a defect to remove.
-KNOWN: dict[str, str] = {
-    # being fixed by another helper (issue 12): the best remedy is picked by its test accuracy
-    "12": "section 6 chooses the best regularization remedy with max(test_accs, ...)",
-}
+KNOWN: dict[str, str] = {}
 
 # A name that holds test data: contains "test" (x_test, X_test_std, test_images, x_ml_test,
 # x_all_test, test_ds, ref_test), or ends in _te / xt / yt (x_te, cifar_xt, cifar_yt).
