@@ -20,8 +20,10 @@ def test_a_small_difference_is_called_noise_and_a_large_one_is_not():
     assert not difference(a, b).real
     assert "within the noise" in str(difference(a, b))
     c = over_seeds("c", [0.90, 0.91, 0.92])
-    assert difference(c, a).real and "c is better" in str(difference(c, a))
-    assert "a is better" not in str(difference(a, c))
+    assert difference(c, a).real and "c is higher" in str(difference(c, a))
+    assert "c is higher" in str(difference(a, c))        # the same verdict, either order
+    tie = over_seeds("tie", [0.5, 0.5, 0.5])
+    assert not difference(tie, tie, paired=True).real     # 0 ± 0 is no difference
 
 
 def test_pairing_by_seed_removes_shared_noise():

@@ -56,10 +56,13 @@ class Difference:
 
     @property
     def real(self) -> bool:
-        return not math.isnan(self.sem) and abs(self.value) >= NOISE_FACTOR * self.sem
+        """At least two standard errors away from 0 (an exact tie is never real)."""
+        return not math.isnan(self.sem) and self.value != 0 and \
+            abs(self.value) >= NOISE_FACTOR * self.sem
 
     def __str__(self) -> str:
-        verdict = (f"{self.a.name if self.value > 0 else self.b.name} is better" if self.real
+        # "higher", not "better": for a loss the lower side is the better one
+        verdict = (f"{self.a.name if self.value > 0 else self.b.name} is higher" if self.real
                    else "within the noise")
         how = "paired by seed" if self.paired else "independent runs"
         return (f"{self.a.name} - {self.b.name}: {self.value:+.3f} ± {self.sem:.3f} "
