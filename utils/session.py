@@ -29,6 +29,9 @@ def setup(seed: int = config.SEED, quiet: bool = False) -> None:
     import tensorflow as tf
 
     seed_everything(seed)
+    # TensorFlow's Python warnings (e.g. "triggered tf.function retracing" when a lesson trains
+    # many small models in a loop) are not for learners; errors still show
+    tf.get_logger().setLevel("ERROR")
     try:
         tf.config.experimental.enable_op_determinism()
     except Exception:  # pragma: no cover - older TF builds
