@@ -1,6 +1,10 @@
 """Figures used across the lessons."""
 from __future__ import annotations
 
+import base64
+import html
+import io
+
 import matplotlib.pyplot as plt
 import numpy as np
 
@@ -10,6 +14,38 @@ def set_style() -> None:
     plt.rcParams.update({"figure.figsize": (7, 4), "figure.dpi": 90, "axes.grid": True,
                          "grid.alpha": 0.3, "axes.spines.top": False,
                          "axes.spines.right": False, "image.cmap": "gray"})
+
+
+def _in_kernel() -> bool:
+    """True inside a Jupyter kernel (an IPython shell with a kernel, not a plain script)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is installed with Jupyter
+        return False
+    return getattr(get_ipython(), "kernel", None) is not None
+
+
+def show(alt: str, fig=None) -> None:
+    """Show a figure (default: the current one) with ``alt`` as its alternative text.
+
+    In a notebook the figure becomes an ``<img alt="...">`` (screen readers read the alt text;
+    the inline backend's plain PNG has none) and is closed; elsewhere this is ``plt.show()``."""
+    if not isinstance(alt, str) or not alt.strip():
+        raise ValueError("show(alt) needs the figure's alternative text as a non-empty string: "
+                         "what is plotted and what to look for in it")
+    if not _in_kernel():
+        plt.show()
+        return
+    from IPython.display import display
+
+    fig = plt.gcf() if fig is None else fig
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi, bbox_inches="tight",
+                facecolor=fig.get_facecolor(), edgecolor=fig.get_edgecolor())
+    png = base64.b64encode(buffer.getvalue()).decode("ascii")
+    tag = f'<img src="data:image/png;base64,{png}" alt="{html.escape(alt, quote=True)}">'
+    display({"text/html": tag, "text/plain": alt}, raw=True)
+    plt.close(fig)
 
 
 def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray", **imshow_kwargs):
@@ -23,7 +59,8 @@ def image_grid(images, titles=None, cols: int = 8, size: float = 1.4, cmap="gray
         ax.axis("off")
         if k < len(images):
             img = np.asarray(images[k])
-            ax.imshow(img.squeeze(), cmap=cmap if img.squeeze().ndim == 2 else None, **imshow_kwargs)
+            ax.imshow(img.squeeze(), cmap=cmap if img.squeeze().ndim == 2 else None,
+                      **imshow_kwargs)
             if titles is not None:
                 ax.set_title(str(titles[k]), fontsize=8)
     fig.tight_layout()
