@@ -3,6 +3,8 @@
     python benchmarks/run.py                      # all lessons, both modes
     python benchmarks/run.py --lessons 01 03 --modes default
     python benchmarks/run.py --no-record          # measure without touching the results file
+    python benchmarks/run.py --lessons 18 --modes default --seed 1   # another seed (not recorded)
+    python benchmarks/run.py --notebook old.ipynb --modes default    # any notebook (not recorded)
 
 Each notebook runs once per mode in a fresh kernel (as a student would run it), in a scratch
 folder. Every row is printed and merged into ``benchmarks/results.json`` (one entry per lesson
@@ -30,9 +32,11 @@ from utils.report import reported_metrics  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results.json"
 
 
-def bench(path: Path, mode: str) -> dict:
+def bench(path: Path, mode: str, seed: int | None = None) -> dict:
     env = {"COURSE_PROGRESS_FILE": "off", "MPLBACKEND": "Agg",
            "COURSE_SMOKE": "1" if mode == "smoke" else "0"}
+    if seed is not None:
+        env["COURSE_SEED"] = str(seed)
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as scratch:
         try:
@@ -42,6 +46,7 @@ def bench(path: Path, mode: str) -> dict:
     seconds = time.perf_counter() - start
     results = check_results(nb)
     return {"notebook": path.name, "mode": mode, "seconds": round(seconds, 1),
+            **({} if seed is None else {"seed": seed}),
             "checks_passed": sum(r["status"] == "PASS" for r in results),
             "checks": len(results), "errors": cell_errors(nb)[:3], "metrics": reported_metrics(nb)}
 
@@ -53,10 +58,19 @@ def main() -> int:
     parser.add_argument("--out", type=Path, help="also write this run's rows as JSON here")
     parser.add_argument("--no-record", action="store_true",
                         help=f"do not merge the rows into {RESULTS.relative_to(ROOT)}")
+    parser.add_argument("--seed", type=int, help="run with this seed (COURSE_SEED); such rows "
+                        "are printed and written to --out, not recorded")
+    parser.add_argument("--notebook", nargs="*", type=Path, default=[],
+                        help="also time these notebook files (printed, not recorded)")
     args = parser.parse_args()
     paths = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
-    if args.lessons:
-        paths = [p for p in paths if p.name[:2] in set(args.lessons)]
+    if args.lessons is not None or args.notebook:
+        paths = [p for p in paths if p.name[:2] in set(args.lessons or ())]
+    missing = [str(p) for p in args.notebook if not p.is_file()]
+    if missing:
+        print(f"no such notebook: {', '.join(missing)}", file=sys.stderr)
+        return 2
+    paths += [p.resolve() for p in args.notebook]
     if not paths:
         print("no matching notebooks in solutions/", file=sys.stderr)
         return 2
@@ -67,7 +81,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for path in paths:
         for mode in args.modes:
-            row = bench(path, mode)
+            row = bench(path, mode, args.seed)
             rows.append(row)
             metrics = ", ".join(f"{k} {v:.3f}" for k, v in row.get("metrics", {}).items())
             note = metrics + (f" ERRORS: {row['errors']}" if row.get("errors") else "")
@@ -76,8 +90,9 @@ def main() -> int:
                   f"{row.get('checks_passed', '-')}/{row.get('checks', '-')} | {note} |", flush=True)
     if args.out:
         args.out.write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
-    if not args.no_record:
-        record(rows)
+    if not args.no_record and args.seed is None:
+        record([r for r, p in zip(rows, [p for p in paths for _ in args.modes], strict=True)
+                if p.parent == ROOT / "solutions"])
     return 0
 
 

@@ -7,14 +7,19 @@ on the bundled data.
 from __future__ import annotations
 
 import os
-
 from pathlib import Path
 
 from .course import ROOT
 
 # data/ in a checkout; utils/bundled/ when the course library was installed as a wheel
 DATA_DIR = ROOT / "data" if (ROOT / "data").is_dir() else Path(__file__).parent / "bundled"
-SEED = 42
+SEED = 42   # COURSE_SEED=k in the environment reruns a notebook with another seed (benchmarks)
+if os.environ.get("COURSE_SEED"):
+    try:
+        SEED = int(os.environ["COURSE_SEED"])
+    except ValueError:
+        raise ValueError(f"COURSE_SEED should be a whole number, not "
+                         f"{os.environ['COURSE_SEED']!r}") from None
 
 
 def smoke() -> bool:

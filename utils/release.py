@@ -6,6 +6,8 @@
     python -m utils.release --force   # also overwrite lessons that someone has changed
 
 In a master, code between ``### BEGIN SOLUTION`` and ``### END SOLUTION`` is the worked answer.
+In a Markdown cell (a written answer), text between ``<!-- BEGIN SOLUTION -->`` and
+``<!-- END SOLUTION -->`` lines becomes the placeholder ``*(your text)*``.
 Inside a function body it becomes ``# YOUR CODE HERE`` + ``raise NotImplementedError()``; at top
 level every name the block assigns becomes ``name = ...`` (the placeholder that checks report as
 NOT ATTEMPTED). Outputs are stripped from both copies. The code of each exercise is also stored in
@@ -31,8 +33,11 @@ from pathlib import Path
 import nbformat
 
 from .course import LESSONS_DIR, ROOT, SOLUTION_STORE, SOLUTIONS_DIR, project_urls, version
+from .grading.written import PLACEHOLDER
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+WRITTEN = re.compile(r"^<!-- BEGIN SOLUTION -->\n.*?^<!-- END SOLUTION -->$",
+                     re.DOTALL | re.MULTILINE)
 CHECK_CALL = re.compile(r"\bq(\d+)\.check\(")
 SOLUTIONS, LESSONS, STORE = SOLUTIONS_DIR, LESSONS_DIR, SOLUTION_STORE
 
@@ -116,6 +121,8 @@ def release_notebook(master) -> tuple[object, dict]:
     clear_outputs(nb)
     solutions, pending = {}, []
     for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "markdown":
+            cell.source = WRITTEN.sub(lambda _: PLACEHOLDER, cell.source)
         if cell.cell_type != "code":
             continue
         source = cell.source
@@ -282,7 +289,7 @@ def main(argv=None) -> int:
             master = nbformat.read(master_path, as_version=4)
             if clear_outputs(master):
                 nbformat.write(master, master_path)
-                print(f"stripped outputs from {master__shown(path)}")
+                print(f"stripped outputs from {_shown(master_path)}")
         LESSONS.mkdir(exist_ok=True)
         STORE.mkdir(exist_ok=True)
         kept = []

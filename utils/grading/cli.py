@@ -19,6 +19,7 @@ from . import intake, lessons, sandbox
 from .gradebook import Gradebook, Row, build_row, columns, feedback_markdown, feedback_name, fmt
 from .lessons import UsageError
 from .records import ROW_STATUSES, Job, SubmissionResult
+from .written import read_written_report
 
 DEFAULT_CELL_TIMEOUT = 300.0
 DEFAULT_TIMEOUT = 1200.0
@@ -116,6 +117,7 @@ def grade(args) -> tuple[list[Row], dict]:
                                  or args.out.suffix == ".ipynb"):
         raise UsageError(f"--out {args.out} would overwrite a submission; choose a .csv file")
     from_files = lessons.graded_from_files(module)
+    headings = lessons.written_headings(module)
     model_only = bool(from_files) if args.model_only is None else args.model_only
     if model_only and not from_files:
         raise UsageError(f"lesson {lesson} is not graded from files: its checks need the "
@@ -142,7 +144,8 @@ def grade(args) -> tuple[list[Row], dict]:
 
     def done(job: Job, result: SubmissionResult) -> None:
         others = [p for p in by_name[job.student] if p != job.file]
-        row = build_row(job.student, job.file, result, questions, private, others)
+        written = read_written_report(Path(job.copy), headings) if headings else None
+        row = build_row(job.student, job.file, result, questions, private, others, written)
         rows.append(row)
         if book is not None:
             book.add(row)

@@ -9,6 +9,7 @@ from pathlib import Path
 from .intake import safe_file_name
 from .lessons import QuestionInfo
 from .records import GRADED, MISSING, ROW_STATUSES, QuestionResult, SubmissionResult, clamp
+from .written import WrittenReport, feedback_section
 
 EXTRA_PREFIX = "extra_"
 FIXED = ["student", "file", "status"]
@@ -43,6 +44,7 @@ class Row:
     sandboxed: bool = True
     timing: dict = field(default_factory=dict)
     model_only: bool = False
+    written: WrittenReport | None = None   # the lesson's written report, when it has one
 
     @property
     def total(self) -> float:
@@ -70,7 +72,8 @@ def columns(questions: list[QuestionInfo], private: list[QuestionInfo]) -> list[
 
 
 def build_row(student: str, file: str, result: SubmissionResult, questions: list[QuestionInfo],
-              private: list[QuestionInfo], duplicates=()) -> Row:
+              private: list[QuestionInfo], duplicates=(),
+              written: WrittenReport | None = None) -> Row:
     """A gradebook row from a worker's result. Only the lesson's known questions count: a
     result for any other column is dropped, every score is clamped to [0, 1]."""
     found = {(r.group, r.key): r for r in result.questions}
@@ -102,10 +105,13 @@ def build_row(student: str, file: str, result: SubmissionResult, questions: list
         notes.append("review: " + "; ".join(result.review))
     if duplicates:
         notes.append("more than one submission for this student: " + ", ".join(duplicates))
+    if written is not None:
+        notes += written.flags()
     status = next((s for s in ROW_STATUSES if s in flags), GRADED)
     scores = {column: (r.score if r is not None else None) for column, _, r in items}
     return Row(student, file, status, scores, items, notes, list(result.errors),
-               result.duration_s, result.sandboxed, dict(result.timing), result.model_only)
+               result.duration_s, result.sandboxed, dict(result.timing), result.model_only,
+               written)
 
 
 class Gradebook:
@@ -177,6 +183,8 @@ def feedback_markdown(row: Row, lesson: str, smoke: bool) -> str:
                       r.question or column, ""]
             lines += [f"- {m}" for m in r.messages]
             lines.append("")
+    if row.written is not None:
+        lines += feedback_section(row.written)
     if row.notes:
         lines += ["## Notes", ""] + [f"- {n}" for n in row.notes] + [""]
     if len(row.errors) > 1:

@@ -67,33 +67,37 @@ def questions_in(path: Path) -> list[QuestionInfo]:
     return sorted(found.values(), key=lambda q: int(q.key[1:]))
 
 
-def lesson_allows_smoke(path: Path) -> bool:
-    """False when the check module says ``GRADE_SMOKE = False`` (its checks need the real data)."""
+def module_constant(path: Path, name: str, default):
+    """The literal value of ``NAME = ...`` at the top of a check module (``default`` when it is
+    absent, not a literal, or the file cannot be read)."""
     try:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError):
-        return True
+        return default
     for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "GRADE_SMOKE"
+        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == name
                                                 for t in node.targets):
-            return bool(_literal(node.value, True))
-    return True
+            return _literal(node.value, default)
+    return default
+
+
+def lesson_allows_smoke(path: Path) -> bool:
+    """False when the check module says ``GRADE_SMOKE = False`` (its checks need the real data)."""
+    return bool(module_constant(path, "GRADE_SMOKE", True))
 
 
 def graded_from_files(path: Path) -> dict[str, str]:
     """``GRADE_FROM_FILES = {"answer name": ".suffix"}`` of a check module: the answers that
     ``--model-only`` reads from files handed in beside the notebook ({} when it has none)."""
-    try:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-    except (OSError, SyntaxError):
-        return {}
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "GRADE_FROM_FILES"
-                                                for t in node.targets):
-            value = _literal(node.value, {})
-            if isinstance(value, dict):
-                return {str(k): str(v) for k, v in value.items()}
-    return {}
+    value = module_constant(path, "GRADE_FROM_FILES", {})
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else {}
+
+
+def written_headings(path: Path) -> tuple[str, ...]:
+    """``WRITTEN_REPORT = ("Heading", ...)`` of a check module: the headings of the lesson's
+    written report (a Markdown cell), () when the lesson has none."""
+    value = module_constant(path, "WRITTEN_REPORT", ())
+    return tuple(str(v) for v in value) if isinstance(value, (tuple, list)) else ()
 
 
 def lesson_topic(lesson: str) -> str | None:
