@@ -2,7 +2,8 @@
 
 Nothing of the submission runs: the saved model is vetted and loaded in safe mode, uncompiled
 (so a model compiled with the student's own schedule class loads), and scored by the judge; the
-report is read as JSON.
+report and the ablation are read as JSON; the written report is read from the notebook's JSON and
+copied into the feedback file.
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from keras import layers
 from utils.checks import lesson18
 from utils.data import load_fashion_mnist, to_float_images
 from utils.grading.cli import main as grade_main
+from utils.grading.written import PLACEHOLDER
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -51,10 +53,23 @@ def _trained(lambda_layer: bool = False):
     return model
 
 
-def _hand_in(folder: Path, model, report_changes=None) -> Path:
+DESIGN = {"augment": True, "epochs": 12, "batch_size": 128, "peak_lr": 3e-3,
+          "schedule": "warmup-cosine", "warmup": 0.1, "label_smoothing": 0.1, "weight_decay": 1e-4}
+VARIANTS = {"mine": DESIGN, "no smoothing": {**DESIGN, "label_smoothing": 0.0},
+            "constant rate": {**DESIGN, "schedule": "constant"}}
+RUNS = [{"variant": name, "seed": seed, "val_accuracy": 0.8 + 0.01 * i + 0.003 * seed}
+        for i, name in enumerate(VARIANTS) for seed in (0, 1, 2)]
+WROTE = "I wrote about this part, " + "and more " * 14 + "words."   # 33 words a heading
+TABLE = {name: (0.8 + 0.01 * i + 0.003, 0.003 / 3 ** 0.5) for i, name in enumerate(VARIANTS)}
+
+
+def _hand_in(folder: Path, model, report_changes=None, written=True) -> Path:
     folder.mkdir(parents=True)
     notebook = folder / "18_capstone.ipynb"
-    shutil.copyfile(ROOT / "lessons" / "18_capstone.ipynb", notebook)
+    text = (ROOT / "lessons" / "18_capstone.ipynb").read_text(encoding="utf-8")
+    if written:   # the student wrote something under each heading
+        text = text.replace(json.dumps(PLACEHOLDER)[1:-1], WROTE)
+    notebook.write_text(text, encoding="utf-8")
     runs = folder / "course_runs"
     runs.mkdir()
     if model is not None:
@@ -62,10 +77,13 @@ def _hand_in(folder: Path, model, report_changes=None) -> Path:
         model.save(path)
         kind, _, x, y = lesson18._held_out(model.input_shape, False)
         accuracy = float(np.mean(model.predict(x, verbose=0).argmax(1) == y))
-        report = {"source": "fashion-small", "params": int(model.count_params()), "epochs": 1,
+        report = {"source": "fashion-small", "params": int(model.count_params()),
+                  "multiply_adds": lesson18.multiply_adds(model), "epochs": 1,
                   "val_accuracy": 0.8, "test_accuracy": accuracy, "train_seconds": 3.0}
         report.update(report_changes or {})
-        (runs / "capstone_report.json").write_text(json.dumps(report), encoding="utf-8")
+        (runs / "capstone.report.json").write_text(json.dumps(report), encoding="utf-8")
+        ablation = {"variants": VARIANTS, "runs": RUNS, "table": TABLE}
+        (runs / "capstone.ablation.json").write_text(json.dumps(ablation), encoding="utf-8")
     return notebook
 
 
@@ -79,7 +97,7 @@ def test_capstones_are_graded_from_their_files(tmp_path, good):
     subs = tmp_path / "class"
     _hand_in(subs / "alice", good)
     _hand_in(subs / "bob", _trained(lambda_layer=True))
-    _hand_in(subs / "carol", None)
+    _hand_in(subs / "carol", None, written=False)
     _hand_in(subs / "dave", good, {"test_accuracy": 0.99})
     before = {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}
     out = tmp_path / "grades.csv"
@@ -87,13 +105,20 @@ def test_capstones_are_graded_from_their_files(tmp_path, good):
                        "--workers", "2"]) == 0
     rows = {r["student"]: r for r in csv.DictReader(out.open(encoding="utf-8"))}
     assert {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()} == before
-    assert (rows["alice"]["q5"], rows["alice"]["q6"]) == ("1", "1"), rows["alice"]["note"]
-    assert rows["alice"]["q1"] == "" and "not graded in this mode: q1" in rows["alice"]["note"]
-    assert rows["alice"]["max"] == "2" and rows["alice"]["total"] == "2"
+    alice = rows["alice"]
+    assert (alice["q4"], alice["q5"], alice["q7"]) == ("1", "1", "1"), alice["note"]
+    assert alice["q1"] == "" and "not graded in this mode: q1, q2, q3, q6" in alice["note"]
+    assert alice["max"] == "3" and alice["total"] == "3"
+    assert "written report" not in alice["note"]
+    feedback = (tmp_path / "grades_feedback" / "alice.md").read_text(encoding="utf-8")
+    assert "## Written report" in feedback and "### Next step" in feedback
+    assert feedback.count(WROTE) == 5
     assert rows["bob"]["q5"] == "0"
     assert "Lambda" in (tmp_path / "grades_feedback" / "bob.md").read_text(encoding="utf-8")
     assert rows["carol"]["status"] == "missing" and rows["carol"]["q5"] == "0"
-    assert rows["dave"]["q5"] == "1" and float(rows["dave"]["q6"]) < 1
+    assert ("written report: nothing under Question, Design, Results, What did not work, "
+            "Next step") in rows["carol"]["note"]
+    assert rows["dave"]["q5"] == "1" and float(rows["dave"]["q7"]) < 1
 
 
 @pytest.mark.notebook
