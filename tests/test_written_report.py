@@ -1,4 +1,4 @@
-"""The written report: found in a notebook's JSON by its headings, never run, flags what is empty."""
+"""The written report: found in a notebook by its headings, never run; empty parts are flagged."""
 import json
 
 from utils.grading.written import PLACEHOLDER, read_written_report, sections_of
