@@ -26,13 +26,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+import nbformat  # noqa: E402
+
 from utils.notebooks import cell_errors, check_results, run_notebook  # noqa: E402
 from utils.report import reported_metrics  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results.json"
 
 
-def bench(path: Path, mode: str, seed: int | None = None) -> dict:
+def bench(path: Path, mode: str, seed: int | None = None, keep: Path | None = None) -> dict:
     env = {"COURSE_PROGRESS_FILE": "off", "MPLBACKEND": "Agg",
            "COURSE_SMOKE": "1" if mode == "smoke" else "0"}
     if seed is not None:
@@ -44,6 +46,10 @@ def bench(path: Path, mode: str, seed: int | None = None) -> dict:
         except Exception as exc:  # a dead kernel or a timeout: report it, go on
             return {"notebook": path.name, "mode": mode, "seconds": None, "error": str(exc)[:200]}
     seconds = time.perf_counter() - start
+    if keep is not None:   # the executed notebook, to read its outputs later
+        keep.mkdir(parents=True, exist_ok=True)
+        suffix = f"-{mode}" + ("" if seed is None else f"-seed{seed}")
+        nbformat.write(nb, keep / f"{path.stem}{suffix}.ipynb")
     results = check_results(nb)
     return {"notebook": path.name, "mode": mode, "seconds": round(seconds, 1),
             **({} if seed is None else {"seed": seed}),
@@ -60,6 +66,7 @@ def main() -> int:
                         help=f"do not merge the rows into {RESULTS.relative_to(ROOT)}")
     parser.add_argument("--seed", type=int, help="run with this seed (COURSE_SEED); such rows "
                         "are printed and written to --out, not recorded")
+    parser.add_argument("--keep", type=Path, help="save the executed notebooks in this folder")
     parser.add_argument("--notebook", nargs="*", type=Path, default=[],
                         help="also time these notebook files (printed, not recorded)")
     args = parser.parse_args()
@@ -81,7 +88,7 @@ def main() -> int:
     print("|---|---|---|---|---|")
     for path in paths:
         for mode in args.modes:
-            row = bench(path, mode, args.seed)
+            row = bench(path, mode, args.seed, args.keep)
             rows.append(row)
             metrics = ", ".join(f"{k} {v:.3f}" for k, v in row.get("metrics", {}).items())
             note = metrics + (f" ERRORS: {row['errors']}" if row.get("errors") else "")

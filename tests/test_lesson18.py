@@ -442,6 +442,15 @@ def test_threshold_follows_the_data_on_this_machine(saved_models, monkeypatch, f
     assert result.status == status and text in " ".join(result.messages), result.messages
 
 
+def test_smoke_mode_asks_for_two_seeds_only(monkeypatch):
+    """CI's smoke run of the notebook trains each variant with 2 seeds; students run 3."""
+    two = _ablation(seeds=(0, 1))
+    monkeypatch.setenv("COURSE_SMOKE", "1")
+    assert q4.evaluate(namespace={}, ablation=two).status == PASS
+    monkeypatch.setenv("COURSE_SMOKE", "0")
+    assert_fails_with(q4, {"ablation": two}, "at least 3 seeds")
+
+
 def test_multiply_adds_of_the_baseline_by_hand():
     """28x28 conv 1->32, 14x14 convs 32->64 and 64->64, 7x7 conv 64->128, dense 6272->128->10."""
     by_hand = (28 * 28 * 9 * 32 + 14 * 14 * 9 * (32 * 64 + 64 * 64) + 7 * 7 * 9 * 64 * 128
