@@ -1,8 +1,10 @@
 """The setup call at the top of every notebook."""
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,12 +23,33 @@ def seed_everything(seed: int = config.SEED) -> None:
     keras.utils.set_random_seed(seed)
 
 
+@contextlib.contextmanager
+def _c_stderr_silenced():
+    """Send what C++ code writes to file descriptor 2 to /dev/null for a while: importing
+    TensorFlow 2.21 prints absl and oneDNN lines there whatever TF_CPP_MIN_LOG_LEVEL says.
+    Python's own errors still reach the notebook (they are raised, not written)."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (OSError, ValueError):   # no real descriptor 2 (an unusual host): change nothing
+        yield
+        return
+    try:
+        with open(os.devnull, "wb") as null:
+            os.dup2(null.fileno(), 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
 def setup(seed: int = config.SEED, quiet: bool = False) -> None:
     """Seed every RNG, make TensorFlow deterministic, set the plot style, print versions."""
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # hide TensorFlow's C++ info and warnings
     os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    import keras
-    import tensorflow as tf
+    with _c_stderr_silenced():
+        import keras
+        import tensorflow as tf
 
     seed_everything(seed)
     # TensorFlow's Python warnings (e.g. "triggered tf.function retracing" when a lesson trains
