@@ -558,6 +558,19 @@ def test_saved_model_wrong_answers(saved_models, low_threshold, tmp_path):
     assert_fails_with(q5, {"capstone_model_path": str(costly)}, "over the budget")
 
 
+@pytest.mark.parametrize("design", [build_model_notebook, build_model_residual,
+                                    build_model_sequential])
+def test_saved_designs_of_every_kind_load_and_keep_the_budget(design, tmp_path, monkeypatch):
+    """Residual additions, separable convolutions, zoom layers: the saved file loads in the
+    judge's safe mode and its budget is counted (untrained, so the bar is lowered to 0)."""
+    monkeypatch.setattr(lesson18, "THRESHOLDS", dict.fromkeys(lesson18.THRESHOLDS, 0.0))
+    path = tmp_path / "design.keras"
+    design((28, 28, 1), 10).save(path)
+    answers = {"capstone_model_path": str(path)}
+    assert q5.evaluate(namespace={}, **answers).status == PASS
+    assert_judge_agrees(q5, answers)
+
+
 def test_report_wrong_answers(saved_models, low_threshold):
     path = saved_models["trained"]
     cases = [(_report(saved_models, test_accuracy=saved_models["accuracy"] - 0.1), "differs from"),
