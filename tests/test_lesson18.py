@@ -516,6 +516,9 @@ WRONG = {
            ({"ablation": _other_seeds()}, "use the same seeds"),
            ({"ablation": _population_se()}, "population standard deviation (ddof=0)"),
            ({"ablation": _wrong_mean()}, "but the runs of 'mine' average"),
+           ({"ablation": {**_ablation(), "runs": [{"variant": ["mine"], "seed": 0,
+                                                   "val_accuracy": 0.8}]}},
+            "which is not one of the variants"),
            ({"ablation": {k: v for k, v in _ablation().items() if k != "table"}},
             "the dict the notebook assembles"),
            ({"ablation": _ablation({"best": SMOOTHED, **{k: v for k, v in VARIANTS.items()

@@ -382,7 +382,7 @@ def _runs_by_variant(t, runs, variants) -> dict:
         if not 0 <= accuracy <= 1:
             t.fail(f"ablation['runs'][{index}]['val_accuracy'] = {accuracy} is not a fraction in "
                    "[0, 1].")
-        if run["variant"] not in variants:
+        if not isinstance(run["variant"], str) or run["variant"] not in variants:
             t.fail(f"ablation['runs'][{index}] is a run of {run['variant']!r}, which is not one of "
                    "the variants.")
         seed = t.whole(run["seed"], f"ablation['runs'][{index}]['seed']")
