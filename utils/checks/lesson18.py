@@ -370,7 +370,8 @@ def _pair(value):
 
 
 def _runs_by_variant(t, runs, variants) -> dict:
-    """``{variant: [(seed, val_accuracy), ...]}`` from the run records, or a FAIL."""
+    """``{variant: [(seed, val_accuracy, what the run measured), ...]}`` from the run records,
+    or a FAIL."""
     if not isinstance(runs, (list, tuple)) or not runs:
         t.fail("ablation['runs'] should be the list of run records that `run_ablation` returned.")
     grouped: dict = {}
@@ -386,7 +387,9 @@ def _runs_by_variant(t, runs, variants) -> dict:
             t.fail(f"ablation['runs'][{index}] is a run of {run['variant']!r}, which is not one of "
                    "the variants.")
         seed = t.whole(run["seed"], f"ablation['runs'][{index}]['seed']")
-        grouped.setdefault(run["variant"], []).append((seed, accuracy))
+        loss = run.get("val_loss")   # when recorded: two seeds seldom tie on a loss
+        grouped.setdefault(run["variant"], []).append(
+            (seed, accuracy, (accuracy, loss if isinstance(loss, (int, float)) else None)))
     return grouped
 
 
@@ -425,19 +428,19 @@ def q4(t, ablation):
                "that its difference can be put down to that change.")
     grouped = _runs_by_variant(t, ablation["runs"], variants)
     needed = config.pick(ABLATION_SEEDS, 2)
-    seeds_of_mine = sorted(seed for seed, _ in grouped.get("mine", []))
+    seeds_of_mine = sorted(seed for seed, *_ in grouped.get("mine", []))
     for name in variants:
         runs = grouped.get(name, [])
-        seeds = [seed for seed, _ in runs]
+        seeds = [seed for seed, *_ in runs]
         if not t.case(len(set(seeds)) >= needed,
                       f"The variant {name!r} has runs with {len(set(seeds))} different seed(s); "
                       f"run each variant with at least {needed} seeds."):
             continue
         t.case(len(seeds) == len(set(seeds)), f"The variant {name!r} has two runs with the same "
                "seed; each seed once.")
-        values = [accuracy for _, accuracy in runs]
-        t.case(len(set(values)) > 1, f"The {len(values)} runs of {name!r} give exactly the same "
-               "validation accuracy: are the seeds really passed to the runs?")
+        measured = [signature for *_, signature in runs]
+        t.case(len(set(measured)) > 1, f"The {len(measured)} runs of {name!r} give exactly the "
+               "same validation results: are the seeds really passed to the runs?")
         t.case(sorted(seeds) == seeds_of_mine, f"The variant {name!r} ran with the seeds "
                f"{sorted(seeds)}, 'mine' with {seeds_of_mine}: use the same seeds, so that the "
                "differences are paired.")
@@ -449,7 +452,7 @@ def q4(t, ablation):
         if cell is None:
             t.case(False, f"ablation['table'] has no (mean, standard error) pair for {name!r}.")
             continue
-        values = np.array([accuracy for _, accuracy in runs], dtype=float)
+        values = np.array([accuracy for _, accuracy, _ in runs], dtype=float)
         mean = values.mean()
         se = values.std(ddof=1) / math.sqrt(len(values)) if len(values) > 1 else float("nan")
         t.case(math.isclose(cell[0], mean, abs_tol=1e-6), f"ablation['table'][{name!r}] gives "
