@@ -20,20 +20,14 @@ def layer_multiply_adds(layer) -> int:
     kind = keras.layers
     if isinstance(layer, keras.Model):
         return multiply_adds(layer)
-    if isinstance(layer, (kind.Conv1D, kind.Conv2D, kind.Conv3D)) and not isinstance(
-            layer, (kind.SeparableConv1D, kind.SeparableConv2D, kind.DepthwiseConv1D,
-                    kind.DepthwiseConv2D)):
-        kernel = layer.kernel.shape            # (*window, channels in / groups, filters)
-        return _spatial(layer.output.shape) * math.prod(kernel)
-    if isinstance(layer, (kind.DepthwiseConv1D, kind.DepthwiseConv2D)):
+    if isinstance(layer, (kind.Conv1D, kind.Conv2D, kind.Conv3D, kind.DepthwiseConv1D,
+                          kind.DepthwiseConv2D, kind.Dense)):
+        # kernel (*window, channels in / groups, filters); a Dense on a flat input has 1 position
         return _spatial(layer.output.shape) * math.prod(layer.kernel.shape)
     if isinstance(layer, (kind.SeparableConv1D, kind.SeparableConv2D)):
         depth = math.prod(layer.depthwise_kernel.shape)
         point = math.prod(layer.pointwise_kernel.shape)
         return _spatial(layer.output.shape) * point + _spatial(layer.input.shape) * depth
-    if isinstance(layer, kind.Dense):
-        positions = math.prod(int(d) for d in layer.output.shape[1:-1])  # 1 for a flat input
-        return positions * math.prod(layer.kernel.shape)
     return 0
 
 
