@@ -99,12 +99,11 @@ def read_written_report(notebook: Path, headings: tuple[str, ...]) -> WrittenRep
 
 def feedback_section(report: WrittenReport) -> list[str]:
     """Markdown lines for the feedback file: the report as written, for the instructor to grade
-    with the rubric of docs/grading.md."""
+    with the rubric of docs/grading.md (what stands out is in the row's notes, not repeated)."""
     lines = ["## Written report (graded by the instructor, not by a check)", ""]
     if not report.found:
-        return lines + [f"- {report.problem}", ""]
-    lines += [f"- {flag}" for flag in report.flags()] or [f"- {report.words} words"]
-    lines.append("")
+        return lines + ["No report cell was found (see the notes).", ""]
+    lines += [f"{report.words} words.", ""]
     for heading, text in report.sections.items():
         lines += [f"### {heading}", "", text or "*(empty)*", ""]
     return lines
