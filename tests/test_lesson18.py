@@ -465,6 +465,18 @@ def test_multiply_adds_of_the_baseline_by_hand():
     assert multiply_adds(build_model_notebook((28, 28, 1), 10)) == by_hand == 15_480_576
 
 
+def test_multiply_adds_of_strided_and_valid_separable_convolutions_by_hand():
+    """Keras runs a separable convolution's depthwise step with the layer's strides and padding,
+    so both of its steps are counted at the output positions."""
+    inputs = keras.Input((28, 28, 8))
+    strided = layers.SeparableConv2D(16, 3, strides=2, padding="same")(inputs)     # 14x14
+    valid = layers.SeparableConv2D(32, 3, padding="valid")(strided)                 # 12x12
+    model = keras.Model(inputs, valid)
+    by_hand = 14 * 14 * (9 * 8 + 8 * 16) + 12 * 12 * (9 * 16 + 16 * 32)
+    assert [tuple(t.shape[1:3]) for t in (strided, valid)] == [(14, 14), (12, 12)]
+    assert multiply_adds(model) == by_hand
+
+
 # ----------------------------------------------------------------------------- wrong answers
 def _two_changes():
     return _ablation({**VARIANTS, "smaller rate": {**SMOOTHED, "peak_lr": 1e-3, "epochs": 6}})

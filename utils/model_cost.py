@@ -25,9 +25,9 @@ def layer_multiply_adds(layer) -> int:
         # kernel (*window, channels in / groups, filters); a Dense on a flat input has 1 position
         return _spatial(layer.output.shape) * math.prod(layer.kernel.shape)
     if isinstance(layer, (kind.SeparableConv1D, kind.SeparableConv2D)):
-        depth = math.prod(layer.depthwise_kernel.shape)
-        point = math.prod(layer.pointwise_kernel.shape)
-        return _spatial(layer.output.shape) * point + _spatial(layer.input.shape) * depth
+        # the depthwise step takes the layer's strides and padding: both steps run at the output
+        kernels = math.prod(layer.depthwise_kernel.shape) + math.prod(layer.pointwise_kernel.shape)
+        return _spatial(layer.output.shape) * kernels
     return 0
 
 
