@@ -423,9 +423,16 @@ def q4(t, ablation):
             t.case(False, problems[0])
             continue
         changed = sorted(k for k in DESIGN_KEYS if design[k] != mine[k])
-        t.case(len(changed) == 1, f"The variant {name!r} differs from 'mine' in "
-               f"{len(changed)} key(s) {changed}: a one-change variant changes exactly one, so "
-               "that its difference can be put down to that change.")
+        if not t.case(len(changed) == 1, f"The variant {name!r} differs from 'mine' in "
+                      f"{len(changed)} key(s) {changed}: a one-change variant changes exactly "
+                      "one, so that its difference can be put down to that change."):
+            continue
+        t.case(changed != ["epochs"], f"The variant {name!r} changes only 'epochs', but "
+               "run_ablation trains every variant for the same short budget, so its runs repeat "
+               "those of 'mine': change another key.")
+        t.case(changed != ["warmup"] or mine["schedule"] != "constant",
+               f"The variant {name!r} changes only 'warmup', which a constant rate ignores: "
+               "its runs repeat those of 'mine'.")
     grouped = _runs_by_variant(t, ablation["runs"], variants)
     needed = config.pick(ABLATION_SEEDS, 2)
     seeds_of_mine = sorted(seed for seed, *_ in grouped.get("mine", []))
