@@ -478,6 +478,25 @@ def test_multiply_adds_of_strided_and_valid_separable_convolutions_by_hand():
     assert multiply_adds(model) == by_hand
 
 
+def test_multiply_adds_counts_every_call_of_a_shared_layer_or_nested_model():
+    """Averaging over a mirrored copy calls the network twice: it costs twice, not once."""
+    inner = build_model_notebook((28, 28, 1), 10, augment=False)
+    inputs = keras.Input((28, 28, 1))
+    mirror = layers.Dense(28, use_bias=False, trainable=False)   # the width axis, reversed
+    mirrored = layers.Permute((1, 3, 2))(mirror(layers.Permute((1, 3, 2))(inputs)))
+    mirror.set_weights([np.eye(28)[::-1]])
+    averaged = keras.Model(inputs, layers.Average()([inner(inputs), inner(mirrored)]))
+    assert multiply_adds(averaged) == 2 * multiply_adds(inner) + 28 * 28 * 28
+    shared = layers.Conv2D(4, 3, padding="same")
+    twice = keras.Model(inputs, shared(shared(layers.Conv2D(4, 1)(inputs))))
+    assert multiply_adds(twice) == 28 * 28 * 4 + 2 * 28 * 28 * 9 * 4 * 4
+
+
+def test_multiply_adds_of_a_model_without_an_input_shape_is_a_clear_error():
+    with pytest.raises(ValueError, match="build the model from keras.Input"):
+        multiply_adds(keras.Sequential([layers.Dense(3)]))
+
+
 # ----------------------------------------------------------------------------- wrong answers
 def _two_changes():
     return _ablation({**VARIANTS, "smaller rate": {**SMOOTHED, "peak_lr": 1e-3, "epochs": 6}})
