@@ -25,9 +25,11 @@ prose. The grader copies it into the feedback file and flags empty headings
 How the accuracy thresholds were set
 ------------------------------------
 * Default mode, with the full Fashion-MNIST on the machine (54,000 training images): 0.90.
-  Seeded default runs of the reference solution scored between 0.93 and 0.94 on this held-out set
-  (the numbers are at the end of the notebook); the lowest minus 3 points, rounded down. A
-  student's own design inside the budget clears it unless something is broken.
+  Seeded default runs of the earlier reference (the baseline recipe with label smoothing) scored
+  0.9325-0.935 on this held-out set; the lowest minus 3 points, rounded down. The current
+  reference scores 0.941-0.942 on the 10,000 test images (the numbers are at the end of the
+  notebook); the bar was kept so that the given baseline clears it too. A student's own design
+  inside the budget clears it unless something is broken.
 * Default mode, with only the bundled subset on the machine (9,000 training images): 0.87
   (the earlier reference scored 0.901-0.906 here; the lowest minus 3 points). Which case applies
   is decided by ``utils.data.fashion_full_dir()`` at check time, so a grader without the full
