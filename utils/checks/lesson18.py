@@ -373,8 +373,8 @@ def _pair(value):
 
 
 def _runs_by_variant(t, runs, variants) -> dict:
-    """``{variant: [(seed, val_accuracy, what the run measured), ...]}`` from the run records,
-    or a FAIL."""
+    """``{variant: [(seed, val_accuracy, val_loss or None), ...]}`` from the run records, or a
+    FAIL."""
     if not isinstance(runs, (list, tuple)) or not runs:
         t.fail("ablation['runs'] should be the list of run records that `run_ablation` returned.")
     grouped: dict = {}
@@ -392,7 +392,7 @@ def _runs_by_variant(t, runs, variants) -> dict:
         seed = t.whole(run["seed"], f"ablation['runs'][{index}]['seed']")
         loss = run.get("val_loss")   # when recorded: two seeds seldom tie on a loss
         grouped.setdefault(run["variant"], []).append(
-            (seed, accuracy, (accuracy, loss if isinstance(loss, (int, float)) else None)))
+            (seed, accuracy, loss if isinstance(loss, (int, float)) else None))
     return grouped
 
 
@@ -448,7 +448,7 @@ def q4(t, ablation):
             continue
         t.case(len(seeds) == len(set(seeds)), f"The variant {name!r} has two runs with the same "
                "seed; each seed once.")
-        measured = [signature for *_, signature in runs]
+        measured = [(accuracy, loss) for _, accuracy, loss in runs]
         t.case(len(set(measured)) > 1, f"The {len(measured)} runs of {name!r} give exactly the "
                "same validation results: are the seeds really passed to the runs?")
         t.case(sorted(seeds) == seeds_of_mine, f"The variant {name!r} ran with the seeds "
