@@ -31,12 +31,12 @@ def test_a_changed_result_is_caught_and_only_the_marked_block_is_rewritten(tmp_p
             "test accuracy": 0.8404}, "date": "2026-12-01", "load_after": "1.0 1.1 1.2"}}}))
     found = timings.load(results)
     text = f"Intro.\n\n{timings.header(found['03'])}\n\nMore text."
-    assert "default run 64 s, smoke run 11 s" in text and "test accuracy 0.840" in text
+    assert "default run 64 s, smoke run 11 s" in text and "test accuracy 0.8404" in text
     changed = timings.Timing("03", 11.2, 130.0, {"test accuracy": 0.8411})
     rewritten = timings._replace_between(text, timings.header(changed))
     assert rewritten != text and rewritten.startswith("Intro.\n\n")
     assert rewritten.endswith("\n\nMore text.") and "2.2 min (130 s)" in rewritten
     assert timings._replace_between("no markers here", timings.header(changed)) is None
     rows = timings.table(found).splitlines()
-    assert "| 03 | 11 | 64 | test accuracy 0.840 |" in rows
+    assert "| 03 | 11 | 64 | test accuracy 0.8404 |" in rows
     assert "| 00 | - | - | (not measured yet) |" in rows     # every lesson has a row

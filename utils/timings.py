@@ -39,7 +39,7 @@ class Timing:
     def reported(self) -> str:
         if self.default_s is None:
             return "(not measured yet)"
-        return "; ".join(f"{name} {value:.3f}" for name, value in self.metrics.items()) or \
+        return "; ".join(f"{name} {value:.4f}" for name, value in self.metrics.items()) or \
             "(no reported numbers)"
 
 
